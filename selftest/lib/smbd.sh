@@ -1,0 +1,126 @@
+# shellcheck shell=bash
+# Helpers to run a standalone smbd from the build on a loopback address,
+# for tests and the demo.  Source after .build/samba.env (SAMBA_BIN,
+# SAMBA_TREE).  Everything lives in one directory; smbd_stop stops it.
+
+SCA_USER=${SCA_USER:-sambaca}
+SCA_PASS=${SCA_PASS:-Samba-CA-test1}
+
+# The vfs_persistent module as built in the Samba tree (not installed).
+sca_module() {
+	local so
+	so=$(find "$SAMBA_TREE/bin/default/samba-ca/vfs_persistent" \
+		-name '*.so' -path '*persistent*' 2>/dev/null | head -1)
+	if [ -z "$so" ]; then
+		echo "vfs_persistent module not found under $SAMBA_TREE/bin/default/samba-ca" >&2
+		return 1
+	fi
+	echo "$so"
+}
+
+sca_ensure_user() {
+	if ! getent passwd "$SCA_USER" >/dev/null; then
+		useradd --system --no-create-home --shell /usr/sbin/nologin \
+			"$SCA_USER" || return 1
+	fi
+}
+
+# smbd_setup DIR ADDR [GLOBAL-LINES [SHARE-LINES]]
+# Writes DIR/smb.conf with shares [plain] and [ca] (vfs objects = persistent)
+# on ADDR (a loopback address), and adds the test user.
+smbd_setup() {
+	local dir=$1 addr=$2 extra_global=${3:-} extra_ca=${4:-}
+	local module
+	module=$(sca_module) || return 1
+	sca_ensure_user || return 1
+	mkdir -p "$dir"/{private,lock,state,cache,run,ncalrpc,plain,ca}
+	chmod 777 "$dir/plain" "$dir/ca"
+	cat >"$dir/smb.conf" <<CONF
+[global]
+	netbios name = SAMBACA
+	workgroup = SAMBACA
+	server role = standalone server
+	interfaces = $addr
+	bind interfaces only = yes
+	smb ports = 445
+	disable netbios = yes
+	private dir = $dir/private
+	lock directory = $dir/lock
+	state directory = $dir/state
+	cache directory = $dir/cache
+	pid directory = $dir/run
+	ncalrpc dir = $dir/ncalrpc
+	log file = $dir/log.smbd
+	max log size = 0
+	passdb backend = tdbsam:$dir/private/passdb.tdb
+	server min protocol = SMB2_02
+	load printers = no
+	printcap name = /dev/null
+	disable spoolss = yes
+$extra_global
+
+[plain]
+	path = $dir/plain
+	read only = no
+
+[ca]
+	path = $dir/ca
+	read only = no
+	vfs objects = $module
+$extra_ca
+CONF
+	printf '%s\n%s\n' "$SCA_PASS" "$SCA_PASS" |
+		"$SAMBA_BIN/smbpasswd" -c "$dir/smb.conf" -a -s "$SCA_USER" \
+			>"$dir/smbpasswd.log" 2>&1 || {
+		cat "$dir/smbpasswd.log" >&2
+		return 1
+	}
+}
+
+# smbd_start DIR ADDR: start smbd and wait until it answers on ADDR.
+smbd_start() {
+	local dir=$1 addr=$2 i
+	"$SAMBA_BIN/smbd" --foreground --no-process-group \
+		--configfile="$dir/smb.conf" </dev/null >>"$dir/smbd.out" 2>&1 &
+	echo $! >"$dir/smbd.pid"
+	for i in $(seq 1 100); do
+		if "$SAMBA_BIN/smbclient" -s "$dir/smb.conf" -N -L "//$addr" \
+			>/dev/null 2>&1 ||
+			"$SAMBA_BIN/smbclient" -s "$dir/smb.conf" \
+				-U "$SCA_USER%$SCA_PASS" -L "//$addr" >/dev/null 2>&1; then
+			return 0
+		fi
+		if ! kill -0 "$(cat "$dir/smbd.pid")" 2>/dev/null; then
+			echo "smbd exited at start; see $dir/log.smbd and $dir/smbd.out" >&2
+			tail -5 "$dir/smbd.out" "$dir/log.smbd" >&2 2>/dev/null
+			return 1
+		fi
+		sleep 0.2
+	done
+	echo "smbd did not answer on $addr within 20 s; see $dir/log.smbd" >&2
+	return 1
+}
+
+# smbd_stop DIR: stop the smbd started by smbd_start, and its children.
+smbd_stop() {
+	local dir=$1 pid i
+	[ -f "$dir/smbd.pid" ] || return 0
+	pid=$(cat "$dir/smbd.pid")
+	kill -TERM "$pid" 2>/dev/null
+	for i in $(seq 1 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	pkill -KILL -f -- "--configfile=$dir/smb.conf" 2>/dev/null
+	rm -f "$dir/smbd.pid"
+	return 0
+}
+
+# sca_smbclient DIR ADDR SHARE COMMANDS: run smbclient as the test user.
+sca_smbclient() {
+	local dir=$1 addr=$2 share=$3
+	shift 3
+	"$SAMBA_BIN/smbclient" -s "$dir/smb.conf" -U "$SCA_USER%$SCA_PASS" \
+		"//$addr/$share" -m SMB3 -c "$*"
+}
