@@ -184,6 +184,10 @@ EOF
 
 # --- configure and build ------------------------------------------------------------
 export CCACHE_DIR="$cache/ccache"
+# Trees differ only by their patch series: let ccache reuse objects across
+# them (paths below the tree are hashed relative to it).
+export CCACHE_BASEDIR="$tree"
+export CCACHE_NOHASHDIR=1
 export PYTHON=/usr/bin/python3
 export PYTHONHASHSEED=1
 conf_flags=(
