@@ -1,0 +1,332 @@
+/*
+ * samba-ca persistent-handle core: the C API.
+ *
+ * This is the only header the C glue includes from the C++ core.  It carries
+ * plain data and opaque handles; no C++ type and no exception crosses it.
+ *
+ * The core does no I/O and reads no clock: the glue supplies the store (a
+ * table of callbacks over a local TDB or a CTDB database) and the current
+ * time (unix microseconds) on every call that needs it.
+ *
+ * Strings are NUL-terminated UTF-8.  Pointers handed to the core are only
+ * read during the call.  Pointers handed out by pcore_record_view() stay valid
+ * until the record is freed.
+ */
+#ifndef SAMBA_CA_PERSISTENT_CORE_H
+#define SAMBA_CA_PERSISTENT_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version string of the core library, for log lines. */
+const char *pcore_version(void);
+
+/*
+ * Every failure of the core.  pcore_status_string() names each one; the glue
+ * maps them to NTSTATUS in one place (see pcore_ntstatus.h).
+ */
+typedef enum pcore_status {
+	PCORE_OK = 0,
+	/* Reconnect/replay lookups ([MS-SMB2] 3.3.5.9.10, 3.3.5.9.12). */
+	PCORE_NOT_FOUND,               /* no record for the id / create GUID */
+	PCORE_EXPIRED,                 /* disconnected longer than its timeout */
+	PCORE_CREATE_GUID_MISMATCH,    /* record's create GUID differs */
+	PCORE_CLIENT_GUID_MISMATCH,    /* leased open, other client GUID */
+	PCORE_LEASE_MISMATCH,          /* lease presence or lease key differs */
+	PCORE_PERSISTENT_FLAG_MISMATCH,/* DH2C without the persistent flag */
+	PCORE_USER_MISMATCH,           /* owner SID differs */
+	PCORE_SHARE_MISMATCH,          /* reconnect on another share */
+	PCORE_NOT_DISCONNECTED,        /* the open is still connected */
+	PCORE_NOT_CONNECTED,           /* disconnect of a disconnected open */
+	PCORE_ALREADY_EXISTS,          /* grant of an id or create GUID in use */
+	PCORE_FILE_NOT_AVAILABLE,      /* a disconnected persistent open holds it */
+	/* Arguments and records. */
+	PCORE_INVALID_PARAMETER,       /* an argument fails the record's checks */
+	PCORE_CORRUPT_RECORD,          /* a stored record fails its checks */
+	PCORE_UNKNOWN_VERSION,         /* a stored record of a format we lack */
+	PCORE_LOCK_NOT_FOUND,          /* unlock of a range not locked */
+	PCORE_TOO_MANY_LOCKS,          /* the record's lock list is full */
+	/* The store. */
+	PCORE_STORE_FULL,
+	PCORE_STORE_READ_ONLY,
+	PCORE_STORE_IO_ERROR,
+	PCORE_STORE_CONFLICT,          /* a concurrent update won; retry */
+	PCORE_NO_MEMORY,
+	PCORE_INTERNAL_ERROR,
+	PCORE_STATUS_COUNT             /* not a status: the number of them */
+} pcore_status;
+
+/* A constant message for a status, never NULL. */
+const char *pcore_status_string(pcore_status status);
+
+/* ---- Limits of a record (checked on grant and on every read). ---- */
+#define PCORE_GUID_SIZE 16
+#define PCORE_LOCK_SEQUENCE_ENTRIES 64 /* [MS-SMB2] 3.3.1.10 */
+#define PCORE_LOCK_SEQUENCE_INVALID 0xFF
+#define PCORE_MAX_SID_LEN 190         /* "S-1-..." with 15 sub-authorities */
+#define PCORE_MAX_SHARE_NAME_LEN 256  /* bytes, without the NUL */
+#define PCORE_MAX_PATH_LEN 4096       /* bytes, without the NUL */
+#define PCORE_MAX_LOCKS 4096
+#define PCORE_MIN_TIMEOUT_MS 1
+#define PCORE_MAX_TIMEOUT_MS (24u * 3600u * 1000u)
+
+/* Values as on the wire ([MS-SMB2] 2.2.13, 2.2.13.2.8). */
+#define PCORE_OPLOCK_NONE 0x00
+#define PCORE_OPLOCK_II 0x01
+#define PCORE_OPLOCK_EXCLUSIVE 0x08
+#define PCORE_OPLOCK_BATCH 0x09
+#define PCORE_OPLOCK_LEASE 0xFF
+#define PCORE_LEASE_READ 0x01
+#define PCORE_LEASE_HANDLE 0x02
+#define PCORE_LEASE_WRITE 0x04
+
+enum pcore_open_state {
+	PCORE_STATE_CONNECTED = 1,
+	PCORE_STATE_DISCONNECTED = 2,
+};
+
+enum pcore_lock_type {
+	PCORE_LOCK_SHARED = 0,
+	PCORE_LOCK_EXCLUSIVE = 1,
+};
+
+/* One byte-range lock held by the open. */
+struct pcore_lock {
+	uint64_t offset;
+	uint64_t length;
+	uint32_t type;          /* enum pcore_lock_type */
+	uint32_t lock_sequence; /* LockSequence of the request, 0 if none */
+};
+
+/* The smbd that serves the open (Samba's struct server_id, reduced). */
+struct pcore_server_id {
+	uint32_t vnn;
+	uint64_t pid;
+	uint64_t unique_id;
+};
+
+/* What a replayed create is answered with ([MS-SMB2] 2.2.14). */
+struct pcore_create_reply {
+	uint16_t channel_sequence;
+	uint32_t create_action; /* FILE_SUPERSEDED (0) .. FILE_OVERWRITTEN (3) */
+	uint64_t creation_time; /* NTTIME */
+	uint64_t last_access_time;
+	uint64_t last_write_time;
+	uint64_t change_time;
+	uint64_t allocation_size;
+	uint64_t end_of_file;
+	uint32_t file_attributes;
+	uint32_t maximal_access;
+};
+
+/*
+ * A persistent open, as granted and as read back.  On grant, state,
+ * disconnect_time_us and sequence are ignored (a grant is connected, sequence
+ * 1) and lock_sequence must be all PCORE_LOCK_SEQUENCE_INVALID or valid
+ * numbers 0..15.
+ */
+struct pcore_open {
+	uint64_t persistent_id; /* nonzero; the store key */
+	uint64_t volatile_id;
+	uint8_t create_guid[PCORE_GUID_SIZE]; /* nonzero */
+	uint8_t client_guid[PCORE_GUID_SIZE];
+	uint8_t oplock_level;  /* PCORE_OPLOCK_* */
+	uint8_t lease_version; /* 0 without a lease, else 1 or 2 */
+	uint8_t lease_key[PCORE_GUID_SIZE];
+	uint32_t lease_state;  /* PCORE_LEASE_* bits */
+	uint16_t lease_epoch;
+	const char *owner_sid;  /* "S-1-5-21-..." */
+	const char *share_name; /* nonempty */
+	const char *path;       /* relative to the share, nonempty */
+	struct pcore_server_id owner;
+	uint32_t access_mask;
+	uint32_t share_access; /* FILE_SHARE_* bits (0..7) */
+	uint32_t create_disposition; /* FILE_SUPERSEDE (0) .. FILE_OVERWRITE_IF (5) */
+	uint32_t create_options;
+	uint32_t timeout_ms;   /* PCORE_MIN_TIMEOUT_MS .. PCORE_MAX_TIMEOUT_MS */
+	uint32_t state;        /* enum pcore_open_state */
+	uint64_t disconnect_time_us; /* unix us; 0 while connected */
+	uint64_t sequence;     /* bumped by every update of the record */
+	const struct pcore_lock *locks;
+	uint32_t num_locks;
+	uint8_t lock_sequence[PCORE_LOCK_SEQUENCE_ENTRIES];
+	struct pcore_create_reply reply;
+};
+
+/* ---- The store: callbacks the glue fills (local TDB, CTDB). ---- */
+
+/* Called by fetch with the value; the value is valid during the call only. */
+typedef void (*pcore_parser_fn)(const uint8_t *value, size_t value_len,
+				void *parser_data);
+/* Called by traverse for each record; return nonzero to stop. */
+typedef int (*pcore_traverse_fn)(const uint8_t *key, size_t key_len,
+				 const uint8_t *value, size_t value_len,
+				 void *traverse_data);
+
+/*
+ * Every callback returns PCORE_OK or one of the PCORE_STORE_* statuses
+ * (fetch: PCORE_NOT_FOUND for a missing key).  The core brackets every update
+ * in transaction_start .. transaction_commit (or _cancel); commit with sync
+ * set must not return before the data is on stable storage.  Transactions do
+ * not nest.
+ */
+struct pcore_store_ops {
+	void *private_data;
+	pcore_status (*fetch)(void *private_data, const uint8_t *key,
+			      size_t key_len, pcore_parser_fn parser,
+			      void *parser_data);
+	pcore_status (*store)(void *private_data, const uint8_t *key,
+			      size_t key_len, const uint8_t *value,
+			      size_t value_len);
+	pcore_status (*remove)(void *private_data, const uint8_t *key,
+			       size_t key_len);
+	pcore_status (*traverse)(void *private_data, pcore_traverse_fn fn,
+				 void *traverse_data);
+	pcore_status (*transaction_start)(void *private_data);
+	pcore_status (*transaction_commit)(void *private_data, int sync);
+	pcore_status (*transaction_cancel)(void *private_data);
+};
+
+struct pcore_store;
+struct pcore_table;
+struct pcore_record;
+
+/* The ops are copied; every callback must be set. */
+pcore_status pcore_store_new(const struct pcore_store_ops *ops,
+			     struct pcore_store **store_out);
+void pcore_store_free(struct pcore_store *store);
+
+/* The table uses the store, which must outlive it. */
+pcore_status pcore_table_new(struct pcore_store *store,
+			     struct pcore_table **table_out);
+void pcore_table_free(struct pcore_table *table);
+
+/*
+ * A sentence on the last failure of a call on this table (which record,
+ * which field), for the log line; "" after success.
+ */
+const char *pcore_table_last_error(const struct pcore_table *table);
+
+/*
+ * Store a new connected record, synced, before the create is answered.
+ * PCORE_OK means the open is persistent; anything else means it is not, and
+ * nothing was stored.
+ */
+pcore_status pcore_grant(struct pcore_table *table,
+			 const struct pcore_open *open);
+
+/* Mark the open disconnected at now_us (its timeout starts). */
+pcore_status pcore_disconnect(struct pcore_table *table,
+			      uint64_t persistent_id, uint64_t now_us);
+
+/*
+ * A record of an smbd that died is still "connected": when the glue learns of
+ * the death (cleanupd, a CTDB node going away) it disconnects every open of
+ * that smbd, or with whole_node set of every smbd on dead->vnn, as of now_us.
+ * *count gets the number of opens disconnected.
+ */
+pcore_status pcore_disconnect_server(struct pcore_table *table,
+				     const struct pcore_server_id *dead,
+				     int whole_node, uint64_t now_us,
+				     uint32_t *count);
+
+/* A DH2C ([MS-SMB2] 3.3.5.9.12) as the glue parsed it. */
+struct pcore_reconnect_request {
+	uint64_t persistent_id;
+	uint8_t create_guid[PCORE_GUID_SIZE];
+	uint8_t client_guid[PCORE_GUID_SIZE]; /* of the new connection */
+	int persistent_flag;  /* SMB2_DHANDLE_FLAG_PERSISTENT was set */
+	int has_lease;        /* the create carried a lease context */
+	uint8_t lease_key[PCORE_GUID_SIZE];
+	const char *owner_sid;  /* the session's user */
+	const char *share_name; /* the tree connect's share */
+	struct pcore_server_id new_owner;
+	uint64_t new_volatile_id;
+};
+
+/*
+ * Check a reconnect and, if every check passes, mark the record connected to
+ * new_owner (synced) and return it.  On failure the record is unchanged and
+ * the status names the first check that failed.
+ */
+pcore_status pcore_reconnect(struct pcore_table *table,
+			     const struct pcore_reconnect_request *req,
+			     uint64_t now_us, struct pcore_record **record_out);
+
+/*
+ * The open a replayed create refers to ([MS-SMB2] 3.3.5.9.10): same create
+ * GUID and same client GUID; PCORE_NOT_FOUND otherwise.
+ */
+pcore_status pcore_lookup_replay(struct pcore_table *table,
+				 const uint8_t create_guid[PCORE_GUID_SIZE],
+				 const uint8_t client_guid[PCORE_GUID_SIZE],
+				 struct pcore_record **record_out);
+
+/* Read a record by persistent id. */
+pcore_status pcore_fetch(struct pcore_table *table, uint64_t persistent_id,
+			 struct pcore_record **record_out);
+
+/* Remove the record (close, or after expiry released everything). */
+pcore_status pcore_release(struct pcore_table *table, uint64_t persistent_id);
+
+/*
+ * [MS-SMB2] 3.3.5.14 before a lock request: *is_replay is set to 1 when the
+ * entry at the request's LockSequenceIndex is valid with the same number
+ * (answer success, do nothing); otherwise to 0, and a valid entry with another
+ * number is invalidated (stored).  Index 0 or above 64 is no replay.
+ */
+pcore_status pcore_lock_sequence_check(struct pcore_table *table,
+				       uint64_t persistent_id,
+				       uint32_t lock_sequence, int *is_replay);
+
+/*
+ * After a successful lock/unlock: add or remove the range and record
+ * lock_sequence (0: none) in the sequence array, in one synced update.
+ */
+pcore_status pcore_lock_add(struct pcore_table *table, uint64_t persistent_id,
+			    const struct pcore_lock *lock,
+			    uint32_t lock_sequence);
+pcore_status pcore_lock_remove(struct pcore_table *table,
+			       uint64_t persistent_id, uint64_t offset,
+			       uint64_t length, uint32_t lock_sequence);
+
+/* A lease break or oplock change. */
+pcore_status pcore_update_lease(struct pcore_table *table,
+				uint64_t persistent_id, uint8_t oplock_level,
+				uint32_t lease_state, uint16_t lease_epoch);
+
+/*
+ * A new open of share_name/path by someone else: PCORE_FILE_NOT_AVAILABLE if
+ * a disconnected, unexpired persistent open holds the file ([MS-SMB2]
+ * 3.3.5.9), PCORE_OK otherwise.  Scans the store.
+ */
+pcore_status pcore_check_open_conflict(struct pcore_table *table,
+				       const char *share_name,
+				       const char *path, uint64_t now_us);
+
+/*
+ * Visit every record that needs the glue's attention: status PCORE_EXPIRED
+ * for a disconnected open past its timeout (release its share mode, locks
+ * and lease, then pcore_release() it), PCORE_CORRUPT_RECORD or
+ * PCORE_UNKNOWN_VERSION for a record that fails its checks (message says
+ * why).  Nothing is removed by the sweep itself.
+ */
+typedef void (*pcore_sweep_fn)(uint64_t persistent_id, pcore_status status,
+			       const char *message, void *sweep_data);
+pcore_status pcore_sweep(struct pcore_table *table, uint64_t now_us,
+			 pcore_sweep_fn fn, void *sweep_data);
+
+/* Fill *view with the record's fields; its pointers live as long as it. */
+void pcore_record_view(const struct pcore_record *record,
+		       struct pcore_open *view);
+void pcore_record_free(struct pcore_record *record);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SAMBA_CA_PERSISTENT_CORE_H */
