@@ -453,13 +453,16 @@ cmd_run() {
 	kvm) accel_opts=(-accel kvm -cpu host) ;;
 	*) die "SAMBA_CA_VM_ACCEL must be tcg or kvm, not '$accel'" ;;
 	esac
+	# Kernel messages: errors only, unless SAMBA_CA_VM_DEBUG=1.
+	local kmsg="quiet loglevel=4"
+	[ "${SAMBA_CA_VM_DEBUG:-0}" = 0 ] || kmsg="loglevel=7"
 	local -a qemu=(
 		qemu-system-x86_64 "${accel_opts[@]}"
 		-m "${SAMBA_CA_VM_MEM:-512}" -smp 1
 		-nographic -no-reboot -serial mon:stdio
 		-kernel "$dir/root/boot/vmlinuz-$KVER"
 		-initrd "$RUN_TMP/initrd.gz"
-		-append "console=ttyS0 panic=-1 quiet loglevel=4 vm_nonce=$nonce vm_ip=$VM_IP vm_gw=$VM_HOST vm_prefix=${VM_NET#*/}"
+		-append "console=ttyS0 panic=-1 $kmsg vm_nonce=$nonce vm_ip=$VM_IP vm_gw=$VM_HOST vm_prefix=${VM_NET#*/}"
 		-netdev "user,id=net0,net=$VM_NET,host=$VM_HOST,ipv6=off"
 		-device "e1000,netdev=net0,romfile="
 	)
@@ -504,7 +507,7 @@ cmd_run() {
 		if [ "$ready" = 1 ]; then
 			note "VM timed out after $timeout s running $script (the script hung; VM killed)"
 		else
-			note "VM did not boot within $timeout s (no ready marker on the console; VM killed): last lines:"
+			note "VM did not boot within $timeout s (no ready marker on the console; VM killed; SAMBA_CA_VM_DEBUG=1 shows the kernel's messages): last lines:"
 			tr -d '\r' <"$log" | tail -n 15 | sed 's/^/  | /' >&2
 		fi
 		return "$RC_TIMEOUT"
@@ -513,7 +516,7 @@ cmd_run() {
 		if [ "$ready" = 1 ]; then
 			note "VM stopped before $script reported an exit status (qemu exit $rc): last lines:"
 		else
-			note "VM did not boot (qemu exit $rc, no ready marker): last lines:"
+			note "VM did not boot (qemu exit $rc, no ready marker; SAMBA_CA_VM_DEBUG=1 shows the kernel's messages): last lines:"
 		fi
 		tr -d '\r' <"$log" | tail -n 15 | sed 's/^/  | /' >&2
 		return "$RC_VMFAIL"

@@ -1,0 +1,253 @@
+#!/bin/bash
+# samba-ca selftest: the Linux kernel's SMB3 client (cifs.ko, in the client VM
+# of selftest/vm) mounts a share of the built smbd with vers=3.0, 3.0.2 and
+# 3.1.1, with sign and with seal; files written by the VM read back identical
+# through the built smbclient, and files put by smbclient read back identical
+# in the VM.
+#
+# smbd runs from the build ($SAMBA_BIN from .build/samba.env), as root, on
+# 127.0.0.1:445 with a private smb.conf under a temporary directory.  By
+# default smbd, smbclient and qemu run inside a private network namespace (its
+# own loopback: no clash with anything on the host's port 445, and the VM's
+# --net-ns path is exercised); VM_MOUNT_NETNS=0 uses the host's loopback.
+#
+# Exit 0 pass, non-zero fail.  Needs root.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+vm=$top/selftest/vm/vm.sh
+env_file=${SAMBA_ENV:-$top/.build/samba.env}
+use_netns=${VM_MOUNT_NETNS:-1}
+vm_timeout=${VM_MOUNT_TIMEOUT:-300}
+
+user=sambaca-vm
+pass=Vm-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+variants=(vers=3.0 vers=3.0.2 vers=3.1.1 'vers=3.0,sign' 'vers=3.1.1,sign' 'vers=3.0,seal' 'vers=3.1.1,seal')
+
+fail() { echo "vm_mount: FAIL: $*" >&2; exit 1; }
+secs() { awk -v a="$1" -v b="${2:-$(date +%s.%N)}" 'BEGIN { printf "%.1f", b - a }'; }
+
+[ "$(id -u)" = 0 ] || fail "needs root (smbd on port 445, a network namespace, a local user)"
+[ -f "$env_file" ] || fail "no Samba build: $env_file missing (build Samba first)"
+# shellcheck source=/dev/null
+. "$env_file"
+: "${SAMBA_BIN:?SAMBA_BIN not set by $env_file}"
+for b in smbd smbclient pdbedit; do
+	[ -x "$SAMBA_BIN/$b" ] || fail "$SAMBA_BIN/$b missing: the Samba build is not finished"
+done
+
+t0=$(date +%s.%N)
+tmp=$(mktemp -d /tmp/samba-ca-vm-mount.XXXXXX)
+chmod 755 "$tmp"
+ns=
+smbd_pid=
+created_user=0
+
+cleanup() {
+	local rc=$?
+	if [ -n "$smbd_pid" ] && kill -0 "$smbd_pid" 2>/dev/null; then
+		kill -TERM "$smbd_pid" 2>/dev/null || true
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$smbd_pid" 2>/dev/null || break
+			sleep 0.3
+		done
+		kill -KILL "$smbd_pid" 2>/dev/null || true
+		wait "$smbd_pid" 2>/dev/null || true
+	fi
+	# smbd's children (one per client connection) in the temp config's pid dir
+	if [ -f "$tmp/pid/smbd.pid" ]; then
+		kill -KILL "$(cat "$tmp/pid/smbd.pid")" 2>/dev/null || true
+	fi
+	if [ -n "$ns" ]; then
+		# anything still running in the namespace is ours
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
+		ip netns del "$ns" 2>/dev/null || true
+	fi
+	if [ "$created_user" = 1 ]; then
+		userdel "$user" 2>/dev/null || true
+	fi
+	if [ "$rc" != 0 ] && [ -f "$tmp/log.smbd" ]; then
+		echo "--- last lines of the smbd log ($tmp/log.smbd):" >&2
+		tail -n 30 "$tmp/log.smbd" >&2
+		echo "--- keeping $tmp for inspection" >&2
+	else
+		rm -rf "$tmp"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+inns() {
+	if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi
+}
+
+if [ "$use_netns" = 1 ]; then
+	ns=sambaca-vmmount-$$
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+fi
+
+# --- a local unix user for the share
+if ! id "$user" >/dev/null 2>&1; then
+	useradd --system --no-create-home --shell /usr/sbin/nologin "$user"
+	created_user=1
+fi
+
+mkdir -p "$tmp"/{private,lock,state,cache,pid,ncalrpc,share}
+chown "$user" "$tmp/share"
+cat >"$tmp/smb.conf" <<EOF
+[global]
+	workgroup = SAMBACA
+	netbios name = SAMBACA-VMT
+	server role = standalone server
+	server min protocol = SMB2_02
+	server max protocol = SMB3_11
+	passdb backend = tdbsam
+	private dir = $tmp/private
+	lock directory = $tmp/lock
+	state directory = $tmp/state
+	cache directory = $tmp/cache
+	pid directory = $tmp/pid
+	ncalrpc dir = $tmp/ncalrpc
+	log file = $tmp/log.smbd
+	max log size = 0
+	log level = 1
+	smb ports = 445
+	interfaces = lo
+	bind interfaces only = yes
+	load printers = no
+	printcap name = /dev/null
+	disable spoolss = yes
+	map to guest = never
+
+[share]
+	path = $tmp/share
+	read only = no
+	valid users = $user
+EOF
+
+printf '%s\n%s\n' "$pass" "$pass" |
+	"$SAMBA_BIN/pdbedit" -s "$tmp/smb.conf" -a -t -u "$user" >"$tmp/pdbedit.log" 2>&1 ||
+	{ cat "$tmp/pdbedit.log" >&2; fail "pdbedit -a $user failed"; }
+
+# --- smbd
+inns "$SAMBA_BIN/smbd" -s "$tmp/smb.conf" --foreground --no-process-group \
+	>"$tmp/smbd.stdout" 2>&1 &
+smbd_pid=$!
+for _ in $(seq 1 100); do
+	inns ss -ltn 2>/dev/null | grep -q '127.0.0.1:445 ' && break
+	kill -0 "$smbd_pid" 2>/dev/null || { cat "$tmp/smbd.stdout" >&2; fail "smbd exited at startup"; }
+	sleep 0.2
+done
+inns ss -ltn | grep -q '127.0.0.1:445 ' || fail "smbd does not listen on 127.0.0.1:445 after 20 s"
+echo "vm_mount: smbd $("$SAMBA_BIN/smbd" --version) listening on 127.0.0.1:445${ns:+ in netns $ns}"
+
+smbclient() {
+	inns "$SAMBA_BIN/smbclient" "//127.0.0.1/share" -s "$tmp/smb.conf" \
+		-U "$user%$pass" -m SMB3 "$@"
+}
+
+# --- host -> VM: a file put through smbclient
+head -c 1572864 /dev/urandom >"$tmp/from-host.bin"
+host_sha=$(sha256sum <"$tmp/from-host.bin" | cut -d' ' -f1)
+smbclient -c "put $tmp/from-host.bin from-host.bin" >"$tmp/put.log" 2>&1 ||
+	{ cat "$tmp/put.log" >&2; fail "smbclient put failed"; }
+
+# --- the guest side
+cat >"$tmp/guest.sh" <<EOF
+user='$user'
+pass='$pass'
+host_sha='$host_sha'
+variants='${variants[*]}'
+EOF
+cat >>"$tmp/guest.sh" <<'GUEST'
+fail=0
+mkdir -p /mnt/s
+for opts in $variants; do
+	name=$(echo "$opts" | tr ',=.' '_-_')
+	echo "=== mount -o $opts"
+	if ! mount -t cifs //198.18.200.2/share /mnt/s -o "username=$user,password=$pass,$opts"; then
+		echo "RESULT $name mount FAIL"
+		dmesg | tail -n 5
+		fail=1
+		continue
+	fi
+	echo "RESULT $name mount PASS"
+	grep ' /mnt/s ' /proc/mounts
+	grep -iE 'dialect|signed|encrypt|sign' /proc/fs/cifs/DebugData | sed 's/^/  debugdata: /'
+	if grep -qi 'encrypted' /proc/fs/cifs/DebugData; then echo "RESULT $name encrypted yes"; fi
+	got=$(sha256sum /mnt/s/from-host.bin | cut -d' ' -f1)
+	if [ "$got" = "$host_sha" ]; then
+		echo "RESULT $name read PASS"
+	else
+		echo "RESULT $name read FAIL got=$got"
+		fail=1
+	fi
+	head -c 1048576 /dev/urandom >/tmp/data
+	if cp /tmp/data "/mnt/s/from-vm-$name.bin" && sync; then
+		echo "RESULT $name wrote $(sha256sum </tmp/data | cut -d' ' -f1)"
+	else
+		echo "RESULT $name write FAIL"
+		fail=1
+	fi
+	umount /mnt/s || { echo "RESULT $name umount FAIL"; fail=1; }
+done
+exit $fail
+GUEST
+
+vm_args=(run "$tmp/guest.sh" --timeout "$vm_timeout" --log "$tmp/console.log")
+[ -z "$ns" ] || vm_args+=(--net-ns "$ns")
+echo "vm_mount: booting the client VM"
+v0=$(date +%s.%N)
+vm_rc=0
+"$vm" "${vm_args[@]}" || vm_rc=$?
+vm_secs=$(secs "$v0")
+
+# --- VM -> host: read back what the VM wrote, through smbclient
+pass_n=0
+fail_n=0
+declare -a summary=()
+result() { # name what ok
+	if [ "$3" = 1 ]; then pass_n=$((pass_n + 1)); summary+=("PASS  $1: $2"); else
+		fail_n=$((fail_n + 1)); summary+=("FAIL  $1: $2"); fi
+}
+
+for opts in "${variants[@]}"; do
+	name=$(echo "$opts" | tr ',=.' '_-_')
+	res() { grep -a "^RESULT $name $1" "$tmp/console.log" | head -n1 || true; }
+	if [ -n "$(res 'mount PASS')" ]; then result "$opts" "mount" 1; else
+		result "$opts" "mount" 0
+		continue
+	fi
+	if [ -n "$(res 'read PASS')" ]; then result "$opts" "VM reads the file smbclient put (sha256)" 1; else
+		result "$opts" "VM reads the file smbclient put (sha256)" 0
+	fi
+	case $opts in
+	*seal*)
+		if [ -n "$(res 'encrypted yes')" ]; then result "$opts" "session encrypted (DebugData)" 1; else
+			result "$opts" "session encrypted (DebugData)" 0
+		fi
+		;;
+	esac
+	want=$(res wrote | awk '{print $4}')
+	if [ -z "$want" ]; then
+		result "$opts" "smbclient reads the file the VM wrote (sha256)" 0
+		continue
+	fi
+	rm -f "$tmp/back.bin"
+	smbclient -c "get from-vm-$name.bin $tmp/back.bin" >"$tmp/get.log" 2>&1 || cat "$tmp/get.log" >&2
+	got=$(sha256sum <"$tmp/back.bin" 2>/dev/null | cut -d' ' -f1 || true)
+	if [ "$got" = "$want" ]; then result "$opts" "smbclient reads the file the VM wrote (sha256)" 1; else
+		result "$opts" "smbclient reads the file the VM wrote (sha256 $got != $want)" 0
+	fi
+done
+[ "$vm_rc" = 0 ] || { fail_n=$((fail_n + 1)); summary+=("FAIL  VM run exited $vm_rc"); }
+
+echo
+echo "vm_mount: summary (smbd $SAMBA_UPSTREAM from $SAMBA_BIN, kernel $(grep -ao 'SAMBA_CA_VM_READY [0-9a-f]* [^ ]*' "$tmp/console.log" | awk '{print $3}' | tr -d '\r'))"
+printf '  %s\n' "${summary[@]}"
+echo "vm_mount: $pass_n passed, $fail_n failed; VM run ${vm_secs} s, test ${t0:+$(secs "$t0")} s in all"
+[ "$fail_n" = 0 ]
