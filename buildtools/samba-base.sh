@@ -182,6 +182,13 @@ EOF
 
 [ $do_build = 1 ] || exit 0
 
+# One build at a time in a tree: tests, developers and CI may start several.
+exec 9>"$tree/.samba-ca-build.lock"
+if ! flock -n 9; then
+	say "another build of $tree is running; waiting for it"
+	flock 9
+fi
+
 # --- configure and build ------------------------------------------------------------
 export CCACHE_DIR="$cache/ccache"
 # Trees differ only by their patch series: let ccache reuse objects across

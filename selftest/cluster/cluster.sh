@@ -300,8 +300,11 @@ EOF
 		echo "$ip/$PUBLIC_MASK eth0" >>"$d/etc/public_addresses"
 	done
 	cp "$HELPERS/functions" "$d/etc/functions"
-	ln -s "$EVENTS_SRC/00.ctdb.script" "$d/etc/events/legacy/00.ctdb.script"
-	ln -s "$EVENTS_SRC/10.interface.script" "$d/etc/events/legacy/10.interface.script"
+	# the scripts a Samba install enables by default
+	for i in 00.ctdb 01.reclock 05.system 10.interface 95.database; do
+		[ -f "$EVENTS_SRC/$i.script" ] || continue
+		ln -s "$EVENTS_SRC/$i.script" "$d/etc/events/legacy/$i.script"
+	done
 	cp /etc/passwd "$d/passwd"
 	cp /etc/group "$d/group"
 	echo "$TEST_USER:x:$TEST_UID:$TEST_UID:samba-ca test user:/nonexistent:/usr/sbin/nologin" >>"$d/passwd"
