@@ -115,8 +115,7 @@ Status FromOpen(const pcore_open& o, OpenRecord* r) {
   r->disconnect_time_us = 0;
   r->sequence = 0;
   if (o.num_locks > PCORE_MAX_LOCKS) {
-    return Status(PCORE_TOO_MANY_LOCKS,
-                  std::to_string(o.num_locks) + " locks");
+    return Status(PCORE_TOO_MANY_LOCKS, std::to_string(o.num_locks) + " locks");
   }
   if (o.num_locks != 0 && o.locks == nullptr) {
     return Status::Invalid("locks missing");
@@ -247,7 +246,8 @@ pcore_status pcore_disconnect_server(pcore_table* table,
                            ToServerId(*dead), whole_node != 0, now_us, count));
 }
 
-pcore_status pcore_reconnect(pcore_table* table, const pcore_reconnect_request* req,
+pcore_status pcore_reconnect(pcore_table* table,
+                             const pcore_reconnect_request* req,
                              uint64_t now_us, pcore_record** record_out) {
   if (table == nullptr) {
     return PCORE_INVALID_PARAMETER;
@@ -263,8 +263,7 @@ pcore_status pcore_reconnect(pcore_table* table, const pcore_reconnect_request* 
   r.has_lease = req->has_lease != 0;
   r.lease_key = ToGuid(req->lease_key);
   if (!CopyString(req->owner_sid, PCORE_MAX_SID_LEN, &r.owner_sid) ||
-      !CopyString(req->share_name, PCORE_MAX_SHARE_NAME_LEN,
-                  &r.share_name)) {
+      !CopyString(req->share_name, PCORE_MAX_SHARE_NAME_LEN, &r.share_name)) {
     return Finish(table, Status::Invalid("reconnect user or share"));
   }
   r.new_owner = ToServerId(req->new_owner);
@@ -289,8 +288,8 @@ pcore_status pcore_lookup_replay(pcore_table* table,
     return Finish(table, Status::Invalid("replay lookup arguments"));
   }
   OpenRecord out;
-  Status s = table->table.LookupReplay(ToGuid(create_guid),
-                                       ToGuid(client_guid), &out);
+  Status s =
+      table->table.LookupReplay(ToGuid(create_guid), ToGuid(client_guid), &out);
   if (!s.ok()) {
     return Finish(table, s);
   }
@@ -322,8 +321,7 @@ pcore_status pcore_release(pcore_table* table, uint64_t persistent_id) {
 
 pcore_status pcore_lock_sequence_check(pcore_table* table,
                                        uint64_t persistent_id,
-                                       uint32_t lock_sequence,
-                                       int* is_replay) {
+                                       uint32_t lock_sequence, int* is_replay) {
   if (table == nullptr) {
     return PCORE_INVALID_PARAMETER;
   }
@@ -374,8 +372,8 @@ pcore_status pcore_update_lease(pcore_table* table, uint64_t persistent_id,
 }
 
 pcore_status pcore_check_open_conflict(pcore_table* table,
-                                       const char* share_name,
-                                       const char* path, uint64_t now_us) {
+                                       const char* share_name, const char* path,
+                                       uint64_t now_us) {
   if (table == nullptr) {
     return PCORE_INVALID_PARAMETER;
   }
@@ -388,8 +386,8 @@ pcore_status pcore_check_open_conflict(pcore_table* table,
   return Finish(table, table->table.CheckOpenConflict(share, p, now_us));
 }
 
-pcore_status pcore_sweep(pcore_table* table, uint64_t now_us,
-                         pcore_sweep_fn fn, void* sweep_data) {
+pcore_status pcore_sweep(pcore_table* table, uint64_t now_us, pcore_sweep_fn fn,
+                         void* sweep_data) {
   if (table == nullptr) {
     return PCORE_INVALID_PARAMETER;
   }

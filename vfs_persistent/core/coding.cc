@@ -123,8 +123,8 @@ bool Decoder::GetLengthPrefixed16(std::string* value, size_t max_len,
     return false;
   }
   if (len > max_len) {
-    Fail(std::string(field) + " length " + std::to_string(len) +
-         " exceeds " + std::to_string(max_len));
+    Fail(std::string(field) + " length " + std::to_string(len) + " exceeds " +
+         std::to_string(max_len));
     return false;
   }
   const uint8_t* p;

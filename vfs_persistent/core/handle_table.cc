@@ -23,8 +23,7 @@ void AppendHex(std::string* out, uint64_t value, int digits) {
 
 // [MS-SMB2] 2.2.26: LockSequenceNumber is the low 4 bits, LockSequenceIndex
 // the 28 bits above; index 1..64 addresses Open.LockSequenceArray.
-bool LockSequenceSlot(uint32_t lock_sequence, uint32_t* slot,
-                      uint8_t* number) {
+bool LockSequenceSlot(uint32_t lock_sequence, uint32_t* slot, uint8_t* number) {
   uint32_t index = lock_sequence >> 4;
   if (index == 0 || index > kLockSequenceEntries) {
     return false;
@@ -103,8 +102,8 @@ Status HandleTable::Load(uint64_t persistent_id, OpenRecord* r,
     }
     return Status(s.code(), key + ": " + s.message());
   }
-  s = DecodeRecord(reinterpret_cast<const uint8_t*>(raw->data()),
-                   raw->size(), r);
+  s = DecodeRecord(reinterpret_cast<const uint8_t*>(raw->data()), raw->size(),
+                   r);
   if (!s.ok()) {
     return Status(s.code(), "record " + key + ": " + s.message());
   }
@@ -192,22 +191,22 @@ Status HandleTable::DisconnectServer(const ServerId& dead, bool whole_node,
                                      uint64_t now_us, uint32_t* count) {
   *count = 0;
   std::vector<uint64_t> ids;
-  Status s = store_->Traverse([&](const std::string& key,
-                                  const std::string& value) {
-    uint64_t id;
-    OpenRecord r;
-    if (!ParseRecordKey(key, &id) ||
-        !DecodeRecord(reinterpret_cast<const uint8_t*>(value.data()),
-                      value.size(), &r)
-             .ok()) {
-      return true;
-    }
-    bool owned = whole_node ? r.owner.vnn == dead.vnn : r.owner == dead;
-    if (owned && r.state == OpenState::kConnected) {
-      ids.push_back(id);
-    }
-    return true;
-  });
+  Status s =
+      store_->Traverse([&](const std::string& key, const std::string& value) {
+        uint64_t id;
+        OpenRecord r;
+        if (!ParseRecordKey(key, &id) ||
+            !DecodeRecord(reinterpret_cast<const uint8_t*>(value.data()),
+                          value.size(), &r)
+                 .ok()) {
+          return true;
+        }
+        bool owned = whole_node ? r.owner.vnn == dead.vnn : r.owner == dead;
+        if (owned && r.state == OpenState::kConnected) {
+          ids.push_back(id);
+        }
+        return true;
+      });
   if (!s.ok()) {
     return s;
   }
@@ -276,8 +275,8 @@ Status HandleTable::Reconnect(const ReconnectRequest& req, uint64_t now_us,
                                              req.owner_sid);
     }
     if (r->share_name != req.share_name) {
-      return Status(PCORE_SHARE_MISMATCH, RecordKey(id) + " is on share " +
-                                              r->share_name);
+      return Status(PCORE_SHARE_MISMATCH,
+                    RecordKey(id) + " is on share " + r->share_name);
     }
     r->state = OpenState::kConnected;
     r->disconnect_time_us = 0;
@@ -302,8 +301,8 @@ Status HandleTable::LookupReplay(const Guid& create_guid,
     return s;
   }
   if (value.size() != 8) {
-    return Status::Corrupt(guid_key + " holds " +
-                           std::to_string(value.size()) + " bytes, not 8");
+    return Status::Corrupt(guid_key + " holds " + std::to_string(value.size()) +
+                           " bytes, not 8");
   }
   uint64_t id = 0;
   Decoder d(reinterpret_cast<const uint8_t*>(value.data()), 8);
@@ -314,8 +313,7 @@ Status HandleTable::LookupReplay(const Guid& create_guid,
     return s;
   }
   if (out->create_guid != create_guid || out->client_guid != client_guid) {
-    return Status(PCORE_NOT_FOUND,
-                  "no open of this client for " + guid_key);
+    return Status(PCORE_NOT_FOUND, "no open of this client for " + guid_key);
   }
   return Status::OK();
 }
@@ -354,8 +352,7 @@ Status HandleTable::Release(uint64_t persistent_id) {
 }
 
 Status HandleTable::CheckLockSequence(uint64_t persistent_id,
-                                      uint32_t lock_sequence,
-                                      bool* is_replay) {
+                                      uint32_t lock_sequence, bool* is_replay) {
   *is_replay = false;
   uint32_t slot;
   uint8_t number;
@@ -387,9 +384,9 @@ Status HandleTable::AddLock(uint64_t persistent_id, const ByteRangeLock& lock,
   }
   return Update(persistent_id, [&](OpenRecord* r, bool*) {
     if (r->locks.size() >= PCORE_MAX_LOCKS) {
-      return Status(PCORE_TOO_MANY_LOCKS,
-                    RecordKey(persistent_id) + " holds " +
-                        std::to_string(r->locks.size()) + " locks");
+      return Status(PCORE_TOO_MANY_LOCKS, RecordKey(persistent_id) + " holds " +
+                                              std::to_string(r->locks.size()) +
+                                              " locks");
     }
     ByteRangeLock l = lock;
     l.lock_sequence = lock_sequence;
@@ -409,9 +406,8 @@ Status HandleTable::RemoveLock(uint64_t persistent_id, uint64_t offset,
         return Status::OK();
       }
     }
-    return Status(PCORE_LOCK_NOT_FOUND,
-                  "no lock at " + std::to_string(offset) + "+" +
-                      std::to_string(length));
+    return Status(PCORE_LOCK_NOT_FOUND, "no lock at " + std::to_string(offset) +
+                                            "+" + std::to_string(length));
   });
 }
 
@@ -439,24 +435,24 @@ Status HandleTable::CheckOpenConflict(const std::string& share_name,
                                       uint64_t now_us) {
   uint64_t holder = 0;
   bool held = false;
-  Status s = store_->Traverse([&](const std::string& key,
-                                  const std::string& value) {
-    uint64_t id;
-    OpenRecord r;
-    if (!ParseRecordKey(key, &id) ||
-        !DecodeRecord(reinterpret_cast<const uint8_t*>(value.data()),
-                      value.size(), &r)
-             .ok()) {
-      return true;
-    }
-    if (r.state == OpenState::kDisconnected && !IsExpired(r, now_us) &&
-        r.share_name == share_name && r.path == path) {
-      held = true;
-      holder = id;
-      return false;
-    }
-    return true;
-  });
+  Status s =
+      store_->Traverse([&](const std::string& key, const std::string& value) {
+        uint64_t id;
+        OpenRecord r;
+        if (!ParseRecordKey(key, &id) ||
+            !DecodeRecord(reinterpret_cast<const uint8_t*>(value.data()),
+                          value.size(), &r)
+                 .ok()) {
+          return true;
+        }
+        if (r.state == OpenState::kDisconnected && !IsExpired(r, now_us) &&
+            r.share_name == share_name && r.path == path) {
+          held = true;
+          holder = id;
+          return false;
+        }
+        return true;
+      });
   if (!s.ok()) {
     return s;
   }
@@ -469,26 +465,26 @@ Status HandleTable::CheckOpenConflict(const std::string& share_name,
 
 Status HandleTable::Sweep(uint64_t now_us, const SweepVisitor& visitor) {
   std::vector<std::pair<uint64_t, Status>> found;
-  Status s = store_->Traverse([&](const std::string& key,
-                                  const std::string& value) {
-    uint64_t id;
-    if (!ParseRecordKey(key, &id)) {
-      return true;
-    }
-    OpenRecord r;
-    Status d = DecodeRecord(reinterpret_cast<const uint8_t*>(value.data()),
-                            value.size(), &r);
-    if (!d.ok()) {
-      found.emplace_back(id, Status(d.code(), "record " + key + ": " +
-                                                  d.message()));
-    } else if (r.persistent_id != id) {
-      found.emplace_back(id, Status::Corrupt("record " + key +
-                                             " holds another id"));
-    } else if (IsExpired(r, now_us)) {
-      found.emplace_back(id, Status(PCORE_EXPIRED, "record " + key));
-    }
-    return true;
-  });
+  Status s =
+      store_->Traverse([&](const std::string& key, const std::string& value) {
+        uint64_t id;
+        if (!ParseRecordKey(key, &id)) {
+          return true;
+        }
+        OpenRecord r;
+        Status d = DecodeRecord(reinterpret_cast<const uint8_t*>(value.data()),
+                                value.size(), &r);
+        if (!d.ok()) {
+          found.emplace_back(
+              id, Status(d.code(), "record " + key + ": " + d.message()));
+        } else if (r.persistent_id != id) {
+          found.emplace_back(
+              id, Status::Corrupt("record " + key + " holds another id"));
+        } else if (IsExpired(r, now_us)) {
+          found.emplace_back(id, Status(PCORE_EXPIRED, "record " + key));
+        }
+        return true;
+      });
   if (!s.ok()) {
     return s;
   }

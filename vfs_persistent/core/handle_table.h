@@ -37,8 +37,8 @@ struct ReconnectRequest {
 class HandleTable {
  public:
   // Called after the traverse with each record that needs attention.
-  using SweepVisitor = std::function<void(uint64_t persistent_id,
-                                          const Status& why)>;
+  using SweepVisitor =
+      std::function<void(uint64_t persistent_id, const Status& why)>;
 
   explicit HandleTable(Store* store) : store_(store) {}
 

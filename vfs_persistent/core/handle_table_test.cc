@@ -1,7 +1,7 @@
 // Tests of the persistent-handle logic over the in-memory store.
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 // cmocka 1.1 declares its functions without extern "C".
 extern "C" {
@@ -262,8 +262,8 @@ void test_reconnect_refusals(void** state) {
 
   // A moment before expiry the right request still succeeds.
   OpenRecord back;
-  ExpectOk(f->table.Reconnect(MakeReconnect(open), kT0 + kTimeoutUs - 1,
-                              &back));
+  ExpectOk(
+      f->table.Reconnect(MakeReconnect(open), kT0 + kTimeoutUs - 1, &back));
 }
 
 void test_reconnect_connected_refused(void** state) {
@@ -335,8 +335,7 @@ void test_lock_sequence(void** state) {
   ExpectOk(f->table.RemoveLock(kId, 0, 10, last));
   ExpectOk(f->table.CheckLockSequence(kId, last, &replay));
   assert_true(replay);
-  ExpectCode(f->table.CheckLockSequence(0xDEAD, seq, &replay),
-             PCORE_NOT_FOUND);
+  ExpectCode(f->table.CheckLockSequence(0xDEAD, seq, &replay), PCORE_NOT_FOUND);
 }
 
 void test_locks_add_remove(void** state) {
@@ -527,9 +526,8 @@ void test_corrupt_record_isolated(void** state) {
 
   // The sweep reports the bad ones and carries on.
   std::map<uint64_t, pcore_status> seen;
-  ExpectOk(f->table.Sweep(kT0 + 1, [&](uint64_t id, const Status& why) {
-    seen[id] = why.code();
-  }));
+  ExpectOk(f->table.Sweep(
+      kT0 + 1, [&](uint64_t id, const Status& why) { seen[id] = why.code(); }));
   assert_int_equal(seen.size(), 2);
   assert_int_equal(seen[kId + 1], PCORE_CORRUPT_RECORD);
   assert_int_equal(seen[kId + 3], PCORE_UNKNOWN_VERSION);
@@ -598,8 +596,7 @@ int main(void) {
                                       Teardown),
       cmocka_unit_test_setup_teardown(test_reconnect_by_create_guid, Setup,
                                       Teardown),
-      cmocka_unit_test_setup_teardown(test_reconnect_refusals, Setup,
-                                      Teardown),
+      cmocka_unit_test_setup_teardown(test_reconnect_refusals, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_reconnect_connected_refused, Setup,
                                       Teardown),
       cmocka_unit_test_setup_teardown(test_oplock_open_ignores_client_guid,

@@ -56,8 +56,7 @@ Status CheckString(const std::string& value, size_t max_len, const char* field,
 
 bool CreateReply::operator==(const CreateReply& o) const {
   return channel_sequence == o.channel_sequence &&
-         create_action == o.create_action &&
-         creation_time == o.creation_time &&
+         create_action == o.create_action && creation_time == o.creation_time &&
          last_access_time == o.last_access_time &&
          last_write_time == o.last_write_time && change_time == o.change_time &&
          allocation_size == o.allocation_size && end_of_file == o.end_of_file &&
@@ -168,8 +167,7 @@ Status ValidateRecord(const OpenRecord& r, pcore_status code) {
   if (IsZero(r.create_guid)) {
     return Bad(code, "create GUID is zero");
   }
-  if (r.state != OpenState::kConnected &&
-      r.state != OpenState::kDisconnected) {
+  if (r.state != OpenState::kConnected && r.state != OpenState::kDisconnected) {
     return Bad(code, "unknown state " +
                          std::to_string(static_cast<unsigned>(r.state)));
   }
@@ -204,14 +202,14 @@ Status ValidateRecord(const OpenRecord& r, pcore_status code) {
   }
   if (r.timeout_ms < PCORE_MIN_TIMEOUT_MS ||
       r.timeout_ms > PCORE_MAX_TIMEOUT_MS) {
-    return Bad(code, "timeout " + std::to_string(r.timeout_ms) +
-                         " ms out of range");
+    return Bad(code,
+               "timeout " + std::to_string(r.timeout_ms) + " ms out of range");
   }
   if (!IsValidSidString(r.owner_sid)) {
     return Bad(code, "owner SID is not a SID string");
   }
-  Status s = CheckString(r.share_name, PCORE_MAX_SHARE_NAME_LEN, "share name",
-                         code);
+  Status s =
+      CheckString(r.share_name, PCORE_MAX_SHARE_NAME_LEN, "share name", code);
   if (!s.ok()) {
     return s;
   }
@@ -223,8 +221,8 @@ Status ValidateRecord(const OpenRecord& r, pcore_status code) {
     return Bad(code, "path is absolute");
   }
   if (r.reply.create_action > kMaxCreateAction) {
-    return Bad(code, "invalid create action " +
-                         std::to_string(r.reply.create_action));
+    return Bad(
+        code, "invalid create action " + std::to_string(r.reply.create_action));
   }
   for (size_t i = 0; i < r.lock_sequence.size(); i++) {
     uint8_t e = r.lock_sequence[i];
@@ -309,8 +307,8 @@ Status EncodeRecord(const OpenRecord& r, std::string* out) {
   }
   EncodeFixed32(reinterpret_cast<uint8_t*>(&buf[8]),
                 static_cast<uint32_t>(total));
-  PutFixed32(&buf, Crc32c(reinterpret_cast<const uint8_t*>(buf.data()),
-                          buf.size()));
+  PutFixed32(&buf,
+             Crc32c(reinterpret_cast<const uint8_t*>(buf.data()), buf.size()));
   out->append(buf);
   return Status::OK();
 }
@@ -355,8 +353,8 @@ Status DecodeRecord(const uint8_t* data, size_t len, OpenRecord* r) {
       return Status::Corrupt("record truncated: " + std::to_string(len) +
                              " of " + std::to_string(total) + " bytes");
     }
-    return Status::Corrupt("record length " + std::to_string(total) +
-                           " but " + std::to_string(len) + " bytes stored");
+    return Status::Corrupt("record length " + std::to_string(total) + " but " +
+                           std::to_string(len) + " bytes stored");
   }
   if (total > kMaxRecordSize) {
     return Status::Corrupt("record length " + std::to_string(total) +
@@ -393,8 +391,7 @@ Status DecodeRecord(const uint8_t* data, size_t len, OpenRecord* r) {
   f.GetFixed32(&r->timeout_ms, "timeout");
   f.GetFixed64(&r->disconnect_time_us, "disconnect time");
   f.GetLengthPrefixed16(&r->owner_sid, PCORE_MAX_SID_LEN, "owner SID");
-  f.GetLengthPrefixed16(&r->share_name, PCORE_MAX_SHARE_NAME_LEN,
-                        "share name");
+  f.GetLengthPrefixed16(&r->share_name, PCORE_MAX_SHARE_NAME_LEN, "share name");
   f.GetLengthPrefixed16(&r->path, PCORE_MAX_PATH_LEN, "path");
   f.GetFixed16(&r->reply.channel_sequence, "channel sequence");
   f.GetFixed32(&r->reply.create_action, "create action");

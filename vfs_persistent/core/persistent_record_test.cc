@@ -1,8 +1,8 @@
 // Tests of the persistent-open record codec: seeded round trips, a golden
 // encoding, truncation, corruption, versions and every field check.
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 // cmocka 1.1 declares its functions without extern "C".
 extern "C" {
@@ -181,36 +181,69 @@ void test_round_trip_seeds(void**) {
 // change here is a format change and needs a new version.
 const char kGoldenHex[] =
     // header: "PHCA", version 1, flags 0, length 356, sequence 7
-    "50484341" "0100" "0000" "64010000" "0700000000000000"
+    "50484341"
+    "0100"
+    "0000"
+    "64010000"
+    "0700000000000000"
     // persistent id, volatile id
-    "8877665544332211" "9900000000000000"
+    "8877665544332211"
+    "9900000000000000"
     // create GUID, client GUID
-    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf" "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
     // state 2, oplock 0xff, lease v2, reserved
-    "02" "ff" "02" "00"
+    "02"
+    "ff"
+    "02"
+    "00"
     // lease key, lease state R|H, epoch 3
-    "101112131415161718191a1b1c1d1e1f" "03000000" "0300"
+    "101112131415161718191a1b1c1d1e1f"
+    "03000000"
+    "0300"
     // owner: vnn 1, pid 4242, unique id
-    "01000000" "9210000000000000" "efcdab0000000000"
+    "01000000"
+    "9210000000000000"
+    "efcdab0000000000"
     // access, share access, disposition, options, timeout 60000
-    "9f011200" "07000000" "03000000" "40000000" "60ea0000"
+    "9f011200"
+    "07000000"
+    "03000000"
+    "40000000"
+    "60ea0000"
     // disconnect time 1700000000000000
     "00401e18240a0600"
     // SID, share, path
-    "1300" "532d312d352d32312d312d322d332d31303030"
-    "0200" "6361"
-    "0b00" "6469722f66c3a42e747874"
+    "1300"
+    "532d312d352d32312d312d322d332d31303030"
+    "0200"
+    "6361"
+    "0b00"
+    "6469722f66c3a42e747874"
     // reply: channel sequence 5, action 2, four times, sizes, attrs, access
-    "0500" "02000000" "0100000000000000" "0200000000000000"
-    "0300000000000000" "0400000000000000" "0010000000000000"
-    "0a00000000000000" "20000000" "ff011f00"
+    "0500"
+    "02000000"
+    "0100000000000000"
+    "0200000000000000"
+    "0300000000000000"
+    "0400000000000000"
+    "0010000000000000"
+    "0a00000000000000"
+    "20000000"
+    "ff011f00"
     // lock sequence array: entry 1 = 1, entries 2..63 invalid, 64 = 15
     "01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
     "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0f"
     // two locks
     "02000000"
-    "0000000000000000" "6400000000000000" "01" "11000000"
-    "c800000000000000" "0000000000000000" "00" "00000000";
+    "0000000000000000"
+    "6400000000000000"
+    "01"
+    "11000000"
+    "c800000000000000"
+    "0000000000000000"
+    "00"
+    "00000000";
 
 void test_golden_encoding(void**) {
   std::string bytes = Encode(FixedRecord());
@@ -220,8 +253,8 @@ void test_golden_encoding(void**) {
   if (body != kGoldenHex) {
     fail_msg("golden mismatch:\n got %s\nwant %s", body.c_str(), kGoldenHex);
   }
-  uint32_t crc = Crc32c(reinterpret_cast<const uint8_t*>(bytes.data()),
-                        bytes.size() - 4);
+  uint32_t crc =
+      Crc32c(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size() - 4);
   assert_int_equal(DecodeFixed32(reinterpret_cast<const uint8_t*>(
                        bytes.data() + bytes.size() - 4)),
                    crc);
@@ -232,8 +265,8 @@ void test_every_truncation_fails(void**) {
   std::string bytes = Encode(FixedRecord());
   for (size_t len = 0; len < bytes.size(); len++) {
     OpenRecord r;
-    Status s = DecodeRecord(reinterpret_cast<const uint8_t*>(bytes.data()),
-                            len, &r);
+    Status s =
+        DecodeRecord(reinterpret_cast<const uint8_t*>(bytes.data()), len, &r);
     if (s.code() != PCORE_CORRUPT_RECORD) {
       fail_msg("length %zu: %s", len, s.ToString().c_str());
     }

@@ -23,16 +23,15 @@ Status FromCallback(pcore_status st, const char* what) {
     case PCORE_NO_MEMORY:
       return Status(st, std::string("store ") + what + " failed");
     default:
-      return Status(PCORE_STORE_IO_ERROR,
-                    std::string("store ") + what + " returned " +
-                        pcore_status_string(st));
+      return Status(PCORE_STORE_IO_ERROR, std::string("store ") + what +
+                                              " returned " +
+                                              pcore_status_string(st));
   }
 }
 
 }  // namespace
 
-Status Store::Put(const std::string& key, const std::string& value,
-                  bool sync) {
+Status Store::Put(const std::string& key, const std::string& value, bool sync) {
   WriteBatch batch;
   batch.Put(key, value);
   return Apply(batch, sync);
@@ -90,8 +89,7 @@ bool CallbackStore::OpsComplete(const pcore_store_ops& ops) {
   return ops.fetch != nullptr && ops.store != nullptr &&
          ops.remove != nullptr && ops.traverse != nullptr &&
          ops.transaction_start != nullptr &&
-         ops.transaction_commit != nullptr &&
-         ops.transaction_cancel != nullptr;
+         ops.transaction_commit != nullptr && ops.transaction_cancel != nullptr;
 }
 
 namespace {
@@ -125,8 +123,8 @@ int VisitRecord(const uint8_t* key, size_t key_len, const uint8_t* value,
 
 Status CallbackStore::Get(const std::string& key, std::string* value) {
   FetchResult result{value, false};
-  pcore_status st = ops_.fetch(ops_.private_data, Bytes(key), key.size(),
-                               CopyValue, &result);
+  pcore_status st =
+      ops_.fetch(ops_.private_data, Bytes(key), key.size(), CopyValue, &result);
   if (st == PCORE_OK && !result.called) {
     return Status(PCORE_STORE_IO_ERROR, "store fetch returned no value");
   }
@@ -165,13 +163,12 @@ Status CallbackStore::Apply(const WriteBatch& batch, bool sync) {
     }
     if (st != PCORE_OK) {
       ops_.transaction_cancel(ops_.private_data);
-      return FromCallback(st, op.type == WriteBatch::OpType::kPut ? "store"
-                                                                 : "remove");
+      return FromCallback(
+          st, op.type == WriteBatch::OpType::kPut ? "store" : "remove");
     }
   }
-  return FromCallback(
-      ops_.transaction_commit(ops_.private_data, sync ? 1 : 0),
-      "transaction commit");
+  return FromCallback(ops_.transaction_commit(ops_.private_data, sync ? 1 : 0),
+                      "transaction commit");
 }
 
 Status CallbackStore::Traverse(const Visitor& visitor) {

@@ -47,9 +47,7 @@ class WriteBatch {
   }
 
   const std::vector<Op>& ops() const { return ops_; }
-  const std::vector<Expectation>& expectations() const {
-    return expectations_;
-  }
+  const std::vector<Expectation>& expectations() const { return expectations_; }
 
  private:
   std::vector<Op> ops_;

@@ -37,8 +37,16 @@ inline Guid RandomGuid(Random* rnd) {
 }
 
 inline std::string RandomText(Random* rnd, size_t max_len) {
-  static const char* const kPieces[] = {"a", "Z", "0", " ", ".", "-", "_",
-                                        "/", "\xc3\xa4", "\xe6\x97\xa5",
+  static const char* const kPieces[] = {"a",
+                                        "Z",
+                                        "0",
+                                        " ",
+                                        ".",
+                                        "-",
+                                        "_",
+                                        "/",
+                                        "\xc3\xa4",
+                                        "\xe6\x97\xa5",
                                         "\xf0\x9f\x98\x80"};
   std::string s;
   size_t want = 1 + rnd->Uniform(static_cast<uint32_t>(max_len));
@@ -86,8 +94,8 @@ inline OpenRecord RandomRecord(uint64_t seed) {
     r.state = OpenState::kDisconnected;
     r.disconnect_time_us = rnd.Next() | 1;
   }
-  r.owner_sid = "S-1-5-21-" + std::to_string(rnd.Next() % 4294967296ull) +
-                "-" + std::to_string(rnd.Uniform(100000)) + "-" +
+  r.owner_sid = "S-1-5-21-" + std::to_string(rnd.Next() % 4294967296ull) + "-" +
+                std::to_string(rnd.Uniform(100000)) + "-" +
                 std::to_string(1000 + rnd.Uniform(100000));
   r.share_name = RandomText(&rnd, rnd.OneIn(8) ? PCORE_MAX_SHARE_NAME_LEN : 16);
   r.path = RandomText(&rnd, rnd.OneIn(8) ? PCORE_MAX_PATH_LEN : 64);
@@ -105,8 +113,8 @@ inline OpenRecord RandomRecord(uint64_t seed) {
     e = rnd.OneIn(3) ? static_cast<uint8_t>(rnd.Uniform(16))
                      : kLockSequenceInvalid;
   }
-  uint32_t num_locks = rnd.OneIn(16) ? rnd.Uniform(PCORE_MAX_LOCKS + 1)
-                                     : rnd.Uniform(8);
+  uint32_t num_locks =
+      rnd.OneIn(16) ? rnd.Uniform(PCORE_MAX_LOCKS + 1) : rnd.Uniform(8);
   for (uint32_t i = 0; i < num_locks; i++) {
     ByteRangeLock l;
     l.length = rnd.OneIn(10) ? 0 : rnd.Next() >> rnd.Uniform(64);
