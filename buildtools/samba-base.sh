@@ -225,3 +225,12 @@ if ! ./buildtools/bin/waf build -j"$jobs" >.samba-ca-build.log 2>&1; then
 	die "build failed (errors above; full log $tree/.samba-ca-build.log)"
 fi
 say "built in $(($(date +%s) - start)) s: Samba $version ($tree)"
+touch "$tree/.samba-ca-patched"
+
+# Keep the three most recently built trees; older patch series go.
+ls -dt "$cache"/build/samba-*/ 2>/dev/null | tail -n +4 | while read -r old; do
+	old=${old%/}
+	[ "$old" = "$tree" ] && continue
+	say "removing old tree $old"
+	rm -rf "$old"
+done
