@@ -178,7 +178,10 @@ for opts in $variants; do
 	echo "RESULT $name mount PASS"
 	grep ' /mnt/s ' /proc/mounts
 	grep -iE 'dialect|signed|encrypt|sign' /proc/fs/cifs/DebugData | sed 's/^/  debugdata: /'
-	if grep -qi 'encrypted' /proc/fs/cifs/DebugData; then echo "RESULT $name encrypted yes"; fi
+	dialect=$(grep -o 'Dialect 0x[0-9a-f]*' /proc/fs/cifs/DebugData | head -n1 | cut -d' ' -f2)
+	echo "RESULT $name dialect $dialect"
+	if grep -q 'encrypted' /proc/fs/cifs/DebugData; then echo "RESULT $name encrypted yes"; else echo "RESULT $name encrypted no"; fi
+	if grep -q 'SessionId: .* signed' /proc/fs/cifs/DebugData; then echo "RESULT $name signed yes"; else echo "RESULT $name signed no"; fi
 	got=$(sha256sum /mnt/s/from-host.bin | cut -d' ' -f1)
 	if [ "$got" = "$host_sha" ]; then
 		echo "RESULT $name read PASS"
@@ -195,6 +198,19 @@ for opts in $variants; do
 	fi
 	umount /mnt/s || { echo "RESULT $name umount FAIL"; fail=1; }
 done
+echo "=== lockhold on a vers=3.1.1 mount"
+if mount -t cifs //198.18.200.2/share /mnt/s -o "username=$user,password=$pass,vers=3.1.1"; then
+	if lockhold -n 12 -i 50 -b 65536 -l 524288 -r 20 /mnt/s/lockhold.bin; then
+		echo "RESULT lockhold run PASS"
+	else
+		echo "RESULT lockhold run FAIL $?"
+		fail=1
+	fi
+	umount /mnt/s
+else
+	echo "RESULT lockhold mount FAIL"
+	fail=1
+fi
 exit $fail
 GUEST
 
@@ -226,10 +242,20 @@ for opts in "${variants[@]}"; do
 		result "$opts" "VM reads the file smbclient put (sha256)" 0
 	fi
 	case $opts in
-	*seal*)
-		if [ -n "$(res 'encrypted yes')" ]; then result "$opts" "session encrypted (DebugData)" 1; else
-			result "$opts" "session encrypted (DebugData)" 0
-		fi
+	vers=3.0,* | vers=3.0) want_d=0x300 ;;
+	vers=3.0.2*) want_d=0x302 ;;
+	vers=3.1.1*) want_d=0x311 ;;
+	esac
+	got_d=$(res dialect | awk '{print $4}' | tr -d '\r')
+	result "$opts" "dialect $want_d negotiated (DebugData: ${got_d:-none})" "$([ "$got_d" = "$want_d" ] && echo 1 || echo 0)"
+	case $opts in
+	*seal*) want_e=yes ;;
+	*) want_e=no ;;
+	esac
+	result "$opts" "session encrypted: $want_e (DebugData)" "$([ -n "$(res "encrypted $want_e")" ] && echo 1 || echo 0)"
+	case $opts in
+	*sign*)
+		result "$opts" "session signed (DebugData)" "$([ -n "$(res 'signed yes')" ] && echo 1 || echo 0)"
 		;;
 	esac
 	want=$(res wrote | awk '{print $4}')
@@ -244,6 +270,11 @@ for opts in "${variants[@]}"; do
 		result "$opts" "smbclient reads the file the VM wrote (sha256 $got != $want)" 0
 	fi
 done
+if grep -aq '^RESULT lockhold run PASS' "$tmp/console.log"; then
+	result lockhold "fcntl lock + 12 fsynced writes + verify on the share" 1
+else
+	result lockhold "fcntl lock + 12 fsynced writes + verify on the share" 0
+fi
 [ "$vm_rc" = 0 ] || { fail_n=$((fail_n + 1)); summary+=("FAIL  VM run exited $vm_rc"); }
 
 echo
