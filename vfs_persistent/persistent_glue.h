@@ -1,0 +1,44 @@
+/*
+ * vfs_persistent: declarations shared by the C glue files.
+ *
+ * Copyright (C) samba-ca contributors 2026
+ *
+ * This program is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * This program is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+ * GNU General Public License for more details.
+ *
+ * You should have received a copy of the GNU General Public License
+ * along with this program.  If not, see <http://www.gnu.org/licenses/>.
+ */
+
+#ifndef SAMBA_CA_PERSISTENT_GLUE_H
+#define SAMBA_CA_PERSISTENT_GLUE_H
+
+#include "core/persistent_core.h"
+
+/*
+ * The local store of one smbd process: a TDB (not clear-if-first) opened
+ * through dbwrap, the core's store over it and the core's handle table.
+ * Opened once per path and process, shared by every share using that path.
+ */
+struct persistent_db {
+	struct persistent_db *prev, *next;
+	char *path;
+	struct db_context *db;
+	struct pcore_store *store;
+	struct pcore_table *table;
+};
+
+/*
+ * Open (or find the already opened) store at path.  NULL on failure, with
+ * the reason logged.
+ */
+struct persistent_db *persistent_db_get(const char *path);
+
+#endif /* SAMBA_CA_PERSISTENT_GLUE_H */

@@ -1,0 +1,316 @@
+/*
+ * vfs_persistent: the local store, a TDB opened through dbwrap, offered to
+ * the persistent core as its struct pcore_store_ops.
+ *
+ * Copyright (C) samba-ca contributors 2026
+ *
+ * This program is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * This program is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+ * GNU General Public License for more details.
+ *
+ * You should have received a copy of the GNU General Public License
+ * along with this program.  If not, see <http://www.gnu.org/licenses/>.
+ */
+
+#include "includes.h"
+#include "system/filesys.h"
+#include "dbwrap/dbwrap.h"
+#include "dbwrap/dbwrap_open.h"
+#include "util_tdb.h"
+#include "lib/util/dlinklist.h"
+#include "persistent_glue.h"
+
+/* Every store this process opened, one per path. */
+static struct persistent_db *persistent_dbs;
+
+static pcore_status persistent_db_errno_status(int err)
+{
+	switch (err) {
+	case ENOSPC:
+	case EDQUOT:
+		return PCORE_STORE_FULL;
+	case EROFS:
+	case EACCES:
+	case EPERM:
+		return PCORE_STORE_READ_ONLY;
+	case ENOMEM:
+		return PCORE_NO_MEMORY;
+	default:
+		break;
+	}
+	return PCORE_STORE_IO_ERROR;
+}
+
+static pcore_status persistent_db_ntstatus_status(NTSTATUS status)
+{
+	if (NT_STATUS_IS_OK(status)) {
+		return PCORE_OK;
+	}
+	if (NT_STATUS_EQUAL(status, NT_STATUS_NOT_FOUND)) {
+		return PCORE_NOT_FOUND;
+	}
+	if (NT_STATUS_EQUAL(status, NT_STATUS_DISK_FULL)) {
+		return PCORE_STORE_FULL;
+	}
+	if (NT_STATUS_EQUAL(status, NT_STATUS_MEDIA_WRITE_PROTECTED) ||
+	    NT_STATUS_EQUAL(status, NT_STATUS_ACCESS_DENIED))
+	{
+		return PCORE_STORE_READ_ONLY;
+	}
+	if (NT_STATUS_EQUAL(status, NT_STATUS_NO_MEMORY)) {
+		return PCORE_NO_MEMORY;
+	}
+	return PCORE_STORE_IO_ERROR;
+}
+
+struct persistent_db_fetch_state {
+	pcore_parser_fn parser;
+	void *parser_data;
+};
+
+static void persistent_db_fetch_parser(TDB_DATA key,
+				       TDB_DATA data,
+				       void *private_data)
+{
+	struct persistent_db_fetch_state *state = private_data;
+
+	state->parser(data.dptr, data.dsize, state->parser_data);
+}
+
+static pcore_status persistent_db_fetch(void *private_data,
+					const uint8_t *key,
+					size_t key_len,
+					pcore_parser_fn parser,
+					void *parser_data)
+{
+	struct persistent_db *pdb = private_data;
+	struct persistent_db_fetch_state state = {
+		.parser = parser,
+		.parser_data = parser_data,
+	};
+	NTSTATUS status;
+
+	status = dbwrap_parse_record(pdb->db,
+				     make_tdb_data(key, key_len),
+				     persistent_db_fetch_parser,
+				     &state);
+	return persistent_db_ntstatus_status(status);
+}
+
+static pcore_status persistent_db_store(void *private_data,
+					const uint8_t *key,
+					size_t key_len,
+					const uint8_t *value,
+					size_t value_len)
+{
+	struct persistent_db *pdb = private_data;
+	NTSTATUS status;
+
+	status = dbwrap_store(pdb->db,
+			      make_tdb_data(key, key_len),
+			      make_tdb_data(value, value_len),
+			      TDB_REPLACE);
+	if (!NT_STATUS_IS_OK(status)) {
+		DBG_ERR("store in %s failed: %s\n",
+			pdb->path,
+			nt_errstr(status));
+	}
+	return persistent_db_ntstatus_status(status);
+}
+
+static pcore_status persistent_db_remove(void *private_data,
+					 const uint8_t *key,
+					 size_t key_len)
+{
+	struct persistent_db *pdb = private_data;
+	NTSTATUS status;
+
+	status = dbwrap_delete(pdb->db, make_tdb_data(key, key_len));
+	return persistent_db_ntstatus_status(status);
+}
+
+struct persistent_db_traverse_state {
+	pcore_traverse_fn fn;
+	void *traverse_data;
+};
+
+static int persistent_db_traverse_fn(struct db_record *rec,
+				     void *private_data)
+{
+	struct persistent_db_traverse_state *state = private_data;
+	TDB_DATA key = dbwrap_record_get_key(rec);
+	TDB_DATA value = dbwrap_record_get_value(rec);
+
+	return state->fn(key.dptr,
+			 key.dsize,
+			 value.dptr,
+			 value.dsize,
+			 state->traverse_data);
+}
+
+static pcore_status persistent_db_traverse(void *private_data,
+					   pcore_traverse_fn fn,
+					   void *traverse_data)
+{
+	struct persistent_db *pdb = private_data;
+	struct persistent_db_traverse_state state = {
+		.fn = fn,
+		.traverse_data = traverse_data,
+	};
+	NTSTATUS status;
+
+	status = dbwrap_traverse_read(pdb->db,
+				      persistent_db_traverse_fn,
+				      &state,
+				      NULL);
+	return persistent_db_ntstatus_status(status);
+}
+
+static pcore_status persistent_db_transaction_start(void *private_data)
+{
+	struct persistent_db *pdb = private_data;
+	int ret;
+
+	ret = dbwrap_transaction_start(pdb->db);
+	if (ret != 0) {
+		int err = errno;
+
+		DBG_ERR("transaction start on %s failed: %s\n",
+			pdb->path,
+			strerror(err));
+		return persistent_db_errno_status(err);
+	}
+	return PCORE_OK;
+}
+
+/*
+ * A TDB transaction commit fsyncs the file (the store is opened without
+ * TDB_NOSYNC), so a committed record is on stable storage whether or not
+ * the core asks for sync.
+ */
+static pcore_status persistent_db_transaction_commit(void *private_data,
+						     int sync)
+{
+	struct persistent_db *pdb = private_data;
+	int ret;
+
+	ret = dbwrap_transaction_commit(pdb->db);
+	if (ret != 0) {
+		int err = errno;
+
+		DBG_ERR("transaction commit on %s failed: %s\n",
+			pdb->path,
+			strerror(err));
+		return persistent_db_errno_status(err);
+	}
+	return PCORE_OK;
+}
+
+static pcore_status persistent_db_transaction_cancel(void *private_data)
+{
+	struct persistent_db *pdb = private_data;
+	int ret;
+
+	ret = dbwrap_transaction_cancel(pdb->db);
+	if (ret != 0) {
+		return PCORE_STORE_IO_ERROR;
+	}
+	return PCORE_OK;
+}
+
+static int persistent_db_destructor(struct persistent_db *pdb)
+{
+	DLIST_REMOVE(persistent_dbs, pdb);
+	if (pdb->table != NULL) {
+		pcore_table_free(pdb->table);
+		pdb->table = NULL;
+	}
+	if (pdb->store != NULL) {
+		pcore_store_free(pdb->store);
+		pdb->store = NULL;
+	}
+	return 0;
+}
+
+struct persistent_db *persistent_db_get(const char *path)
+{
+	struct persistent_db *pdb = NULL;
+	struct pcore_store_ops ops;
+	pcore_status st;
+
+	for (pdb = persistent_dbs; pdb != NULL; pdb = pdb->next) {
+		if (strcmp(pdb->path, path) == 0) {
+			return pdb;
+		}
+	}
+
+	pdb = talloc_zero(NULL, struct persistent_db);
+	if (pdb == NULL) {
+		DBG_ERR("talloc failed\n");
+		return NULL;
+	}
+	talloc_set_destructor(pdb, persistent_db_destructor);
+	DLIST_ADD(persistent_dbs, pdb);
+
+	pdb->path = talloc_strdup(pdb, path);
+	if (pdb->path == NULL) {
+		DBG_ERR("talloc failed\n");
+		TALLOC_FREE(pdb);
+		return NULL;
+	}
+
+	/*
+	 * Not TDB_CLEAR_IF_FIRST: the records must survive the last smbd
+	 * closing the file, a crash and a restart.  Only transactions,
+	 * parse and traverse are used, no record lock is ever held, so
+	 * there is no lock order to take part in.
+	 */
+	pdb->db = db_open(pdb,
+			  path,
+			  0,
+			  TDB_DEFAULT,
+			  O_RDWR | O_CREAT,
+			  0600,
+			  DBWRAP_LOCK_ORDER_NONE,
+			  DBWRAP_FLAG_NONE);
+	if (pdb->db == NULL) {
+		DBG_ERR("cannot open the persistent handle store %s: %s\n",
+			path,
+			strerror(errno));
+		TALLOC_FREE(pdb);
+		return NULL;
+	}
+
+	ops = (struct pcore_store_ops){
+		.private_data = pdb,
+		.fetch = persistent_db_fetch,
+		.store = persistent_db_store,
+		.remove = persistent_db_remove,
+		.traverse = persistent_db_traverse,
+		.transaction_start = persistent_db_transaction_start,
+		.transaction_commit = persistent_db_transaction_commit,
+		.transaction_cancel = persistent_db_transaction_cancel,
+	};
+
+	st = pcore_store_new(&ops, &pdb->store);
+	if (st != PCORE_OK) {
+		DBG_ERR("pcore_store_new: %s\n", pcore_status_string(st));
+		TALLOC_FREE(pdb);
+		return NULL;
+	}
+	st = pcore_table_new(pdb->store, &pdb->table);
+	if (st != PCORE_OK) {
+		DBG_ERR("pcore_table_new: %s\n", pcore_status_string(st));
+		TALLOC_FREE(pdb);
+		return NULL;
+	}
+
+	DBG_NOTICE("persistent handle store %s opened\n", path);
+	return pdb;
+}
