@@ -396,6 +396,11 @@ run_cleanup() {
 		wait "$QEMU_PID" 2>/dev/null || true
 	fi
 	if [ -n "$TAIL_PID" ]; then
+		# let the console stream drain (its tail follows qemu's pid)
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$TAIL_PID" 2>/dev/null || break
+			sleep 0.3
+		done
 		kill "$TAIL_PID" 2>/dev/null || true
 		wait "$TAIL_PID" 2>/dev/null || true
 	fi
@@ -431,8 +436,8 @@ cmd_run() {
 	local dir=$VM_CACHE/$KVER nonce log start rc line
 	RUN_TMP=$(mktemp -d "${TMPDIR:-/tmp}/samba-ca-vm.XXXXXX")
 	trap run_cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
+	trap 'note "interrupted: stopping the VM"; exit 130' INT
+	trap 'note "terminated: stopping the VM"; exit 143' TERM
 	nonce=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 	log=$RUN_TMP/console.log
 
@@ -473,7 +478,9 @@ cmd_run() {
 	"${qemu[@]}" </dev/null >"$log" 2>&1 &
 	QEMU_PID=$!
 	if [ "$quiet" = 0 ]; then
-		tail -n +1 -f --pid="$QEMU_PID" "$log" | tr -d '\r' &
+		# tail ends by itself (--pid) about a second after qemu; sed -u keeps
+		# the stream unbuffered when stdout is a pipe or a file.
+		tail -n +1 -f --pid="$QEMU_PID" "$log" | sed -u 's/\r//g' &
 		TAIL_PID=$!
 	fi
 
