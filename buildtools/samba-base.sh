@@ -15,6 +15,10 @@
 # version built, for the tests and the demo to source.
 set -euo pipefail
 
+# The whole script is one function, parsed before it runs: editing this file
+# while a build runs cannot change what that build does.
+main() {
+
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${SAMBA_CA_CACHE:-/var/cache/samba-ca}
 versions_file="$top/buildtools/samba-versions.txt"
@@ -234,3 +238,6 @@ ls -dt "$cache"/build/samba-*/ 2>/dev/null | tail -n +4 | while read -r old; do
 	say "removing old tree $old"
 	rm -rf "$old"
 done
+}
+
+main "$@"

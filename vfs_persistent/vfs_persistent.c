@@ -46,6 +46,9 @@
 #include "persistent_glue.h"
 #include "core/pcore_ntstatus.h"
 
+#undef DBGC_CLASS
+#define DBGC_CLASS DBGC_VFS
+
 /*
  * The module is written against the VFS of Samba 4.22.  A different
  * interface version means the operations' signatures may have changed: stop
@@ -313,7 +316,7 @@ static int persistent_connect(struct vfs_handle_struct *handle,
 		return ret;
 	}
 
-	DBG_INFO("share [%s]: %s\n", service, pcore_version());
+	DBG_NOTICE("share [%s]: %s\n", service, pcore_version());
 
 	config = talloc_zero(handle->conn, struct persistent_config);
 	if (config == NULL) {

@@ -67,6 +67,10 @@ cleanup() {
 	if [ "$created_user" = 1 ]; then
 		userdel "$user" 2>/dev/null || true
 	fi
+	if [ -n "${SAMBA_CA_TEST_LOGS:-}" ] && [ -d "$SAMBA_CA_TEST_LOGS" ]; then
+		cp "$tmp/console.log" "$SAMBA_CA_TEST_LOGS/vm_mount.console.log" 2>/dev/null || true
+		cp "$tmp/log.smbd" "$SAMBA_CA_TEST_LOGS/vm_mount.smbd.log" 2>/dev/null || true
+	fi
 	if [ "$rc" != 0 ] && [ -f "$tmp/log.smbd" ]; then
 		echo "--- last lines of the smbd log ($tmp/log.smbd):" >&2
 		tail -n 30 "$tmp/log.smbd" >&2
