@@ -6,16 +6,15 @@
 SCA_USER=${SCA_USER:-sambaca}
 SCA_PASS=${SCA_PASS:-Samba-CA-test1}
 
-# The vfs_persistent module as built in the Samba tree (not installed).
+# The build tree's smbd loads modules from bin/modules (its MODULESDIR),
+# where waf links vfs_persistent as vfs/persistent.so: the share says
+# "vfs objects = persistent" as an admin's would.
 sca_module() {
-	local so
-	so=$(find "$SAMBA_TREE/bin/default/samba-ca/vfs_persistent" \
-		-name '*.so' -path '*persistent*' 2>/dev/null | head -1)
-	if [ -z "$so" ]; then
-		echo "vfs_persistent module not found under $SAMBA_TREE/bin/default/samba-ca" >&2
+	if [ ! -e "$SAMBA_TREE/bin/modules/vfs/persistent.so" ]; then
+		echo "vfs_persistent not built: no $SAMBA_TREE/bin/modules/vfs/persistent.so" >&2
 		return 1
 	fi
-	echo "$so"
+	echo persistent
 }
 
 sca_ensure_user() {
@@ -33,7 +32,13 @@ smbd_setup() {
 	local module
 	module=$(sca_module) || return 1
 	sca_ensure_user || return 1
+	# smbd binds only to addresses an interface has: give lo this one.
+	if ! ip -o addr show dev lo | grep -q " $addr/"; then
+		ip addr add "$addr/32" dev lo || return 1
+		echo "$addr" >"$dir.lo-addr"
+	fi
 	mkdir -p "$dir"/{private,lock,state,cache,run,ncalrpc,plain,ca}
+	chmod 755 "$dir"
 	chmod 777 "$dir/plain" "$dir/ca"
 	cat >"$dir/smb.conf" <<CONF
 [global]
@@ -80,7 +85,8 @@ CONF
 # smbd_start DIR ADDR: start smbd and wait until it answers on ADDR.
 smbd_start() {
 	local dir=$1 addr=$2 i
-	"$SAMBA_BIN/smbd" --foreground --no-process-group \
+	# Own session: smbd signals its whole process group when it stops.
+	setsid "$SAMBA_BIN/smbd" --foreground --no-process-group \
 		--configfile="$dir/smb.conf" </dev/null >>"$dir/smbd.out" 2>&1 &
 	echo $! >"$dir/smbd.pid"
 	for i in $(seq 1 100); do
@@ -104,16 +110,21 @@ smbd_start() {
 # smbd_stop DIR: stop the smbd started by smbd_start, and its children.
 smbd_stop() {
 	local dir=$1 pid i
-	[ -f "$dir/smbd.pid" ] || return 0
-	pid=$(cat "$dir/smbd.pid")
-	kill -TERM "$pid" 2>/dev/null
-	for i in $(seq 1 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-	pkill -KILL -f -- "--configfile=$dir/smb.conf" 2>/dev/null
+	pid=$(cat "$dir/smbd.pid" 2>/dev/null)
+	if [ -n "$pid" ] && [ "$pid" -gt 1 ]; then
+		kill -TERM "$pid" 2>/dev/null
+		for i in $(seq 1 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	pkill -KILL -f -- "--configfile=$dir/smb.conf" 2>/dev/null || true
 	rm -f "$dir/smbd.pid"
+	if [ -f "$dir.lo-addr" ]; then
+		ip addr del "$(cat "$dir.lo-addr")/32" dev lo 2>/dev/null || true
+		rm -f "$dir.lo-addr"
+	fi
 	return 0
 }
 
