@@ -25,10 +25,10 @@ size=${DEMO_MB:-64}
 head -c "${size}M" /dev/urandom >"$dir/source.bin"
 src=$(sha256sum <"$dir/source.bin" | cut -d' ' -f1)
 echo "source      ${size} MiB  sha256 $src"
-sca_smbclient "$dir" "$addr" ca "put $dir/source.bin demo.bin" >/dev/null
+sca_smbclient "$dir" "$addr" ca "put $dir/source.bin demo.bin" >"$dir/put.out" 2>&1 || { cat "$dir/put.out"; exit 1; }
 on_server=$(sha256sum <"$dir/ca/demo.bin" | cut -d' ' -f1)
 echo "on server            sha256 $on_server"
-sca_smbclient "$dir" "$addr" ca "get demo.bin $dir/back.bin" >/dev/null
+sca_smbclient "$dir" "$addr" ca "get demo.bin $dir/back.bin" >"$dir/get.out" 2>&1 || { cat "$dir/get.out"; exit 1; }
 back=$(sha256sum <"$dir/back.bin" | cut -d' ' -f1)
 echo "read back            sha256 $back"
 grep -m1 "share \[ca\]: samba-ca-core" "$dir/log.smbd" | sed 's/^ */module log: /'

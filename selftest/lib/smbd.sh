@@ -82,24 +82,26 @@ CONF
 	}
 }
 
-# smbd_start DIR ADDR: start smbd and wait until it answers on ADDR.
+# smbd_start DIR ADDR: start smbd and wait until it listens on ADDR:445 and
+# answers there (an smbd of another test on 0.0.0.0:445 must not pass for
+# ours).
 smbd_start() {
-	local dir=$1 addr=$2 i
+	local dir=$1 addr=$2 i pid
 	# Own session: smbd signals its whole process group when it stops.
 	setsid "$SAMBA_BIN/smbd" --foreground --no-process-group \
 		--configfile="$dir/smb.conf" </dev/null >>"$dir/smbd.out" 2>&1 &
-	echo $! >"$dir/smbd.pid"
+	pid=$!
+	echo "$pid" >"$dir/smbd.pid"
 	for i in $(seq 1 100); do
-		if "$SAMBA_BIN/smbclient" -s "$dir/smb.conf" -N -L "//$addr" \
-			>/dev/null 2>&1 ||
-			"$SAMBA_BIN/smbclient" -s "$dir/smb.conf" \
-				-U "$SCA_USER%$SCA_PASS" -L "//$addr" >/dev/null 2>&1; then
-			return 0
-		fi
-		if ! kill -0 "$(cat "$dir/smbd.pid")" 2>/dev/null; then
+		if ! kill -0 "$pid" 2>/dev/null; then
 			echo "smbd exited at start; see $dir/log.smbd and $dir/smbd.out" >&2
 			tail -5 "$dir/smbd.out" "$dir/log.smbd" >&2 2>/dev/null
 			return 1
+		fi
+		if [ -n "$(ss -Hltn "src $addr and sport = :445" 2>/dev/null)" ] &&
+			"$SAMBA_BIN/smbclient" -s "$dir/smb.conf" \
+				-U "$SCA_USER%$SCA_PASS" -L "//$addr" >/dev/null 2>&1; then
+			return 0
 		fi
 		sleep 0.2
 	done
