@@ -17,142 +17,19 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 vm=$top/selftest/vm/vm.sh
-env_file=${SAMBA_ENV:-$top/.build/samba.env}
-use_netns=${VM_MOUNT_NETNS:-1}
 vm_timeout=${VM_MOUNT_TIMEOUT:-300}
 
-user=sambaca-vm
-pass=Vm-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 variants=(vers=3.0 vers=3.0.2 vers=3.1.1 'vers=3.0,sign' 'vers=3.1.1,sign' 'vers=3.0,seal' 'vers=3.1.1,seal')
 
-fail() { echo "vm_mount: FAIL: $*" >&2; exit 1; }
-secs() { awk -v a="$1" -v b="${2:-$(date +%s.%N)}" 'BEGIN { printf "%.1f", b - a }'; }
-
-[ "$(id -u)" = 0 ] || fail "needs root (smbd on port 445, a network namespace, a local user)"
-[ -f "$env_file" ] || fail "no Samba build: $env_file missing (build Samba first)"
-# shellcheck source=/dev/null
-. "$env_file"
-: "${SAMBA_BIN:?SAMBA_BIN not set by $env_file}"
-for b in smbd smbclient pdbedit; do
-	[ -x "$SAMBA_BIN/$b" ] || fail "$SAMBA_BIN/$b missing: the Samba build is not finished"
-done
-
+# Sets tmp, ns, user, pass, smbd_pid; defines smbd_*, smbclient, inns, fail, secs.
+tmp='' user='' pass=''
+# shellcheck source-path=SCRIPTDIR source=../vm/smbd-lib.sh disable=SC1091
+. "$top/selftest/vm/smbd-lib.sh"
+export VM_NETNS=${VM_MOUNT_NETNS:-1}
 t0=$(date +%s.%N)
-tmp=$(mktemp -d /tmp/samba-ca-vm-mount.XXXXXX)
-chmod 755 "$tmp"
-ns=
-smbd_pid=
-created_user=0
-
-cleanup() {
-	local rc=$?
-	if [ -n "$smbd_pid" ] && kill -0 "$smbd_pid" 2>/dev/null; then
-		kill -TERM "$smbd_pid" 2>/dev/null || true
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			kill -0 "$smbd_pid" 2>/dev/null || break
-			sleep 0.3
-		done
-		kill -KILL "$smbd_pid" 2>/dev/null || true
-		wait "$smbd_pid" 2>/dev/null || true
-	fi
-	# smbd's children (one per client connection) in the temp config's pid dir
-	if [ -f "$tmp/pid/smbd.pid" ]; then
-		kill -KILL "$(cat "$tmp/pid/smbd.pid")" 2>/dev/null || true
-	fi
-	if [ -n "$ns" ]; then
-		# anything still running in the namespace is ours
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
-		ip netns del "$ns" 2>/dev/null || true
-	fi
-	if [ "$created_user" = 1 ]; then
-		userdel "$user" 2>/dev/null || true
-	fi
-	if [ -n "${SAMBA_CA_TEST_LOGS:-}" ] && [ -d "$SAMBA_CA_TEST_LOGS" ]; then
-		cp "$tmp/console.log" "$SAMBA_CA_TEST_LOGS/vm_mount.console.log" 2>/dev/null || true
-		cp "$tmp/log.smbd" "$SAMBA_CA_TEST_LOGS/vm_mount.smbd.log" 2>/dev/null || true
-	fi
-	if [ "$rc" != 0 ] && [ -f "$tmp/log.smbd" ]; then
-		echo "--- last lines of the smbd log ($tmp/log.smbd):" >&2
-		tail -n 30 "$tmp/log.smbd" >&2
-		echo "--- keeping $tmp for inspection" >&2
-	else
-		rm -rf "$tmp"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-inns() {
-	if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi
-}
-
-if [ "$use_netns" = 1 ]; then
-	ns=sambaca-vmmount-$$
-	ip netns add "$ns"
-	ip -n "$ns" link set lo up
-fi
-
-# --- a local unix user for the share
-if ! id "$user" >/dev/null 2>&1; then
-	useradd --system --no-create-home --shell /usr/sbin/nologin "$user"
-	created_user=1
-fi
-
-mkdir -p "$tmp"/{private,lock,state,cache,pid,ncalrpc,share}
-chown "$user" "$tmp/share"
-cat >"$tmp/smb.conf" <<EOF
-[global]
-	workgroup = SAMBACA
-	netbios name = SAMBACA-VMT
-	server role = standalone server
-	server min protocol = SMB2_02
-	server max protocol = SMB3_11
-	passdb backend = tdbsam
-	private dir = $tmp/private
-	lock directory = $tmp/lock
-	state directory = $tmp/state
-	cache directory = $tmp/cache
-	pid directory = $tmp/pid
-	ncalrpc dir = $tmp/ncalrpc
-	log file = $tmp/log.smbd
-	max log size = 0
-	log level = 1
-	smb ports = 445
-	interfaces = lo
-	bind interfaces only = yes
-	load printers = no
-	printcap name = /dev/null
-	disable spoolss = yes
-	map to guest = never
-
-[share]
-	path = $tmp/share
-	read only = no
-	valid users = $user
-EOF
-
-printf '%s\n%s\n' "$pass" "$pass" |
-	"$SAMBA_BIN/pdbedit" -s "$tmp/smb.conf" -a -t -u "$user" >"$tmp/pdbedit.log" 2>&1 ||
-	{ cat "$tmp/pdbedit.log" >&2; fail "pdbedit -a $user failed"; }
-
-# --- smbd
-inns "$SAMBA_BIN/smbd" -s "$tmp/smb.conf" --foreground --no-process-group \
-	>"$tmp/smbd.stdout" 2>&1 &
-smbd_pid=$!
-for _ in $(seq 1 100); do
-	inns ss -ltn 2>/dev/null | grep -q '127.0.0.1:445 ' && break
-	kill -0 "$smbd_pid" 2>/dev/null || { cat "$tmp/smbd.stdout" >&2; fail "smbd exited at startup"; }
-	sleep 0.2
-done
-inns ss -ltn | grep -q '127.0.0.1:445 ' || fail "smbd does not listen on 127.0.0.1:445 after 20 s"
+smbd_lib_init vm_mount
+smbd_start
 echo "vm_mount: smbd $("$SAMBA_BIN/smbd" --version) listening on 127.0.0.1:445${ns:+ in netns $ns}"
-
-smbclient() {
-	inns "$SAMBA_BIN/smbclient" "//127.0.0.1/share" -s "$tmp/smb.conf" \
-		-U "$user%$pass" -m SMB3 "$@"
-}
 
 # --- host -> VM: a file put through smbclient
 head -c 1572864 /dev/urandom >"$tmp/from-host.bin"
