@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# smbtorture of the build against vfs_persistent:
+# - smb2.durable-v2-open.persistent-open-oplock and -lease pass on [ca];
+# - the share really is CA and the server offers persistent handles, so the
+#   *_ca_table of those tests is what was checked (replay5 only gets past
+#   its two skips when smbtorture sees both capabilities), and the module
+#   stored a record for the grants;
+# - the same two tests FAIL on a share that only forces the CA bit
+#   ("smb3 share cap:CONTINUOUS AVAILABILITY = yes", no module): the test
+#   can fail;
+# - smb2.replay.replay3..7, smb2.durable-v2-open and smb2.durable-open on
+#   [ca] and [plain], one line per subtest; a subtest that passes on [plain]
+#   but fails on [ca] is a regression and fails this test.
+set -uo pipefail
+. "$SAMBA_CA_TOP/selftest/lib/smbd.sh"
+. "$SAMBA_CA_TOP/selftest/tests/persistent_common.sh"
+
+addr=127.0.0.21
+dir=$(mktemp -d /var/tmp/samba-ca-pst.XXXXXX)
+trap 'smbd_stop "$dir"; echo "logs kept in $dir"' EXIT
+fail=0
+
+pst_setup "$dir" "$addr" "	log level = 1 vfs:5
+	smb3 global cap:PERSISTENT HANDLES = yes" || exit 1
+mkdir -p "$dir/caoverride"
+chmod 777 "$dir/caoverride"
+cat >>"$dir/smb.conf" <<CONF
+
+[caoverride]
+	path = $dir/caoverride
+	read only = no
+	smb3 share cap:CONTINUOUS AVAILABILITY = yes
+CONF
+
+smbd_start "$dir" "$addr" || exit 1
+echo "smbd $("$SAMBA_BIN/smbd" --version) on $addr, config $dir/smb.conf"
+
+echo "== [ca]: persistent-open-oplock, persistent-open-lease (must pass)"
+pst_torture "//$addr/ca" "$dir/ca-persistent.out" \
+	smb2.durable-v2-open.persistent-open-oplock \
+	smb2.durable-v2-open.persistent-open-lease
+pst_results "$dir/ca-persistent.out"
+for t in persistent-open-oplock persistent-open-lease; do
+	if [ "$(pst_result "$dir/ca-persistent.out" "$t")" != pass ]; then
+		echo "FAIL: $t did not pass on [ca]"
+		fail=1
+	fi
+done
+
+echo "== [ca] reports CA and the server offers persistent handles"
+pst_torture "//$addr/ca" "$dir/ca-replay5-probe.out" smb2.replay.replay5
+if grep -q "Replay of Persistent DurableHandleReqV2" \
+	"$dir/ca-replay5-probe.out"; then
+	echo "  smbtorture saw SMB2_CAP_PERSISTENT_HANDLES and" \
+		"SMB2_SHARE_CAP_CONTINUOUS_AVAILABILITY on [ca]" \
+		"(replay5 ran its persistent body)"
+else
+	echo "FAIL: replay5 skipped on [ca]:"
+	grep -i "skip" "$dir/ca-replay5-probe.out" | head -3
+	fail=1
+fi
+if grep -q "share \[ca\]: continuously available" "$dir/log.smbd"; then
+	echo "  module log: $(grep -m1 -o "share \[ca\]: continuously available.*" "$dir/log.smbd")"
+else
+	echo "FAIL: no 'continuously available' line for [ca] in the log"
+	fail=1
+fi
+stored=$(grep -c "persistent open [0-9]* stored" "$dir/log.smbd")
+echo "  module log: $stored persistent grants stored in the store"
+if [ "$stored" -lt 40 ]; then
+	echo "FAIL: expected a stored record for each of the 40+ table rows"
+	fail=1
+fi
+# replay5's second create reuses the create GUID of the disconnected open
+# (smbd 4.22 does not find that open from a new connection); the store
+# refusing a second record for it is right.  Any other refusal is not.
+if grep "not stored, so not persistent" "$dir/log.smbd" |
+	grep -v "persistent open already exists" | grep -q .; then
+	echo "FAIL: a grant was not stored:"
+	grep -m3 "not stored" "$dir/log.smbd"
+	fail=1
+fi
+
+echo "== [caoverride] (CA bit forced, no module): the same tests must FAIL"
+pst_torture "//$addr/caoverride" "$dir/override-persistent.out" \
+	smb2.durable-v2-open.persistent-open-oplock \
+	smb2.durable-v2-open.persistent-open-lease
+pst_results "$dir/override-persistent.out"
+if [ "$(pst_result "$dir/override-persistent.out" persistent-open-oplock)" != FAIL ]; then
+	echo "FAIL: persistent-open-oplock did not fail without the module"
+	fail=1
+else
+	echo "  as expected: without the module the CA table is not met"
+	grep -m2 -i "persistent\|durable" "$dir/override-persistent.out" |
+		sed 's/^/    /'
+fi
+
+declare -A res
+for share in ca plain; do
+	for suite in smb2.replay.replay3 smb2.replay.replay4 \
+		smb2.replay.replay5 smb2.replay.replay6 smb2.replay.replay7 \
+		smb2.durable-v2-open smb2.durable-open; do
+		out="$dir/$share-$suite.out"
+		pst_torture "//$addr/$share" "$out" "$suite"
+		echo "== [$share] $suite"
+		pst_results "$out"
+		while read -r r name _; do
+			res["$share/$suite/$name"]=$r
+		done < <(pst_results "$out")
+	done
+done
+
+# Some durable-open subtests fail now and then inside the whole suite (on
+# [plain] too: state left by the failing lock-* subtests); a difference
+# seen in the suite run is run again alone on both shares, and counts as a
+# regression only if it is still there.
+echo "== regressions ([plain] pass, [ca] not pass)"
+regressions=0
+for key in "${!res[@]}"; do
+	case "$key" in
+	plain/*) ;;
+	*) continue ;;
+	esac
+	rest=${key#plain/}
+	if [ "${res[$key]}" = pass ] && [ "${res["ca/$rest"]:-missing}" != pass ]; then
+		suite=${rest%/*}
+		name=${rest##*/}
+		echo "  $rest: plain pass, ca ${res["ca/$rest"]:-missing} in the suite run; alone:"
+		pst_torture "//$addr/ca" "$dir/alone-ca.out" "$suite.$name"
+		pst_torture "//$addr/plain" "$dir/alone-plain.out" "$suite.$name"
+		alone_ca=$(pst_result "$dir/alone-ca.out" "$name")
+		alone_plain=$(pst_result "$dir/alone-plain.out" "$name")
+		echo "    ca $alone_ca, plain $alone_plain"
+		if [ "$alone_plain" = pass ] && [ "$alone_ca" != pass ]; then
+			regressions=$((regressions + 1))
+		fi
+	fi
+done
+echo "  $regressions regressions"
+[ "$regressions" -eq 0 ] || fail=1
+
+if ! kill -0 "$(cat "$dir/smbd.pid")" 2>/dev/null; then
+	echo "FAIL: smbd is gone"
+	fail=1
+fi
+if grep -q "PANIC\|INTERNAL ERROR" "$dir/log.smbd"; then
+	echo "FAIL: smbd panicked:"
+	grep -m3 "PANIC\|INTERNAL ERROR" "$dir/log.smbd"
+	fail=1
+fi
+
+[ $fail -eq 0 ] && echo "PASS" || echo "FAILED"
+exit $fail
