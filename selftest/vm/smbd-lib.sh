@@ -40,7 +40,13 @@ smbd_lib_cleanup() {
 		ip netns del "$ns" 2>/dev/null || true
 	fi
 	if [ "$smbd_lib_created_user" = 1 ]; then
-		userdel "$user" 2>/dev/null || true
+		# userdel refuses while a (just killed) process of the user remains
+		local n=0
+		until userdel "$user" 2>/dev/null || [ "$n" -ge 20 ]; do
+			sleep 0.3
+			n=$((n + 1))
+		done
+		! id "$user" >/dev/null 2>&1 || echo "$smbd_lib_name: warning: could not remove user $user" >&2
 	fi
 	if [ -n "${SAMBA_CA_TEST_LOGS:-}" ] && [ -d "$SAMBA_CA_TEST_LOGS" ]; then
 		cp "$tmp/console.log" "$SAMBA_CA_TEST_LOGS/$smbd_lib_name.console.log" 2>/dev/null || true
