@@ -29,6 +29,7 @@ def configure(conf):
 
 def build(bld):
     bld.RECURSE('vfs_persistent')
-    for sub in ('signing', 'ctdb_handles', 'smbdirect', 'selftest'):
+    for sub in ('signing', 'smbclient3', 'ctdb_handles', 'smbdirect',
+                'selftest'):
         if os.path.isfile(os.path.join(bld.path.abspath(), sub, 'wscript_build')):
             bld.RECURSE(sub)
