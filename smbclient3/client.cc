@@ -104,7 +104,9 @@ uint32_t Smb2Client::max_io_size() const {
 }
 
 uint16_t Smb2Client::CreditCharge(uint32_t payload) const {
-  if (info_.dialect == kDialect202 || payload == 0) return 1;
+  // 2.0.2 has no credit charge (the field is reserved).
+  if (info_.dialect == kDialect202) return 0;
+  if (payload == 0) return 1;
   return static_cast<uint16_t>((payload - 1) / 65536 + 1);
 }
 

@@ -98,7 +98,9 @@ smbc() {
 	local share=$1
 	shift
 	"$SAMBA_BIN/smbclient" -s "$dir/smb.conf" -U "$cred" "//$addr/$share" \
-		-m SMB3 -c "$*" >"$work/smbclient.out" 2>&1
+		-m SMB3 -c "$*" >"$work/smbclient.out" 2>&1 || return 1
+	# smbclient -c can exit 0 after a failed command.
+	! grep -q "NT_STATUS_" "$work/smbclient.out"
 }
 
 # check_case NAME EXPECT_PROT ARGS...: put/get both ways, counters, tamper.
@@ -125,7 +127,8 @@ check_case() {
 	fi
 	rm -f "$back"
 	if ! smbc plain "get ours_$name $back" || [ "$(sha "$f")" != "$(sha "$back")" ]; then
-		fail "$name: smbclient reads a different file than sca_smbclient wrote"
+		fail "$name: smbclient reads a different file than sca_smbclient wrote" \
+			"($(tail -1 "$work/smbclient.out"))"
 		return
 	fi
 	# The other way: smbclient writes, we read.
