@@ -25,7 +25,8 @@ std::string Describe(uint16_t command, uint32_t status) {
 
 Status DefaultTcp(const ClientOptions& o, std::unique_ptr<Transport>* out) {
   std::unique_ptr<TcpTransport> tcp;
-  SCA_RETURN_IF_ERROR(TcpTransport::Connect(o.host, o.port, o.timeout_ms, &tcp));
+  SCA_RETURN_IF_ERROR(
+      TcpTransport::Connect(o.host, o.port, o.timeout_ms, &tcp));
   tcp->set_recv_timeout_ms(o.timeout_ms);
   *out = std::move(tcp);
   return Status::Ok();
@@ -39,19 +40,26 @@ bool Contains(const std::vector<uint16_t>& v, uint16_t x) {
 
 const char* SigningAlgorithmName(SigningAlgorithm a) {
   switch (a) {
-    case SigningAlgorithm::kHmacSha256: return "HMAC-SHA256";
-    case SigningAlgorithm::kAesCmac: return "AES-128-CMAC";
-    case SigningAlgorithm::kAesGmac: return "AES-128-GMAC";
+    case SigningAlgorithm::kHmacSha256:
+      return "HMAC-SHA256";
+    case SigningAlgorithm::kAesCmac:
+      return "AES-128-CMAC";
+    case SigningAlgorithm::kAesGmac:
+      return "AES-128-GMAC";
   }
   return "unknown";
 }
 
 const char* CipherName(CipherId c) {
   switch (c) {
-    case CipherId::kAes128Ccm: return "AES-128-CCM";
-    case CipherId::kAes128Gcm: return "AES-128-GCM";
-    case CipherId::kAes256Ccm: return "AES-256-CCM";
-    case CipherId::kAes256Gcm: return "AES-256-GCM";
+    case CipherId::kAes128Ccm:
+      return "AES-128-CCM";
+    case CipherId::kAes128Gcm:
+      return "AES-128-GCM";
+    case CipherId::kAes256Ccm:
+      return "AES-256-CCM";
+    case CipherId::kAes256Gcm:
+      return "AES-256-GCM";
   }
   return "unknown";
 }
@@ -174,9 +182,9 @@ Status Smb2Client::Unprotect(Bytes* frame, bool* was_encrypted) {
     Bytes plain(frame->size());
     size_t plain_len = 0;
     signing::TransformHeader th;
-    signing::Status s = decryptor_->Decrypt(frame->data(), frame->size(),
-                                            plain.data(), plain.size(),
-                                            &plain_len, &th);
+    signing::Status s =
+        decryptor_->Decrypt(frame->data(), frame->size(), plain.data(),
+                            plain.size(), &plain_len, &th);
     if (!s.ok()) return Status::FromSigning(s, "decrypting a response");
     if (th.session_id != info_.session_id) {
       return Status::ProtocolError("encrypted response for another session");
@@ -201,8 +209,7 @@ Status Smb2Client::ReceiveFor(uint64_t message_id, uint16_t command,
       return Status::ProtocolError("a message without SERVER_TO_REDIR");
     }
     if (h->next_command != 0) {
-      return Status::ProtocolError(
-          "compound response to a single request");
+      return Status::ProtocolError("compound response to a single request");
     }
     if (h->message_id == kNotificationMessageId) {
       continue;  // lease/oplock break notification: unsigned, ignored
@@ -217,7 +224,8 @@ Status Smb2Client::ReceiveFor(uint64_t message_id, uint16_t command,
                                    CommandName(h->command) + " to a " +
                                    CommandName(command) + " request");
     }
-    bool interim = (h->flags & kFlagAsyncCommand) && h->status == kStatusPending;
+    bool interim =
+        (h->flags & kFlagAsyncCommand) && h->status == kStatusPending;
     if (!encrypted) {
       if (h->flags & kFlagSigned) {
         if (!signer_) {
@@ -309,9 +317,9 @@ Status Smb2Client::Negotiate() {
   connection_hash_.Reset();
 
   NegotiateRequest req;
-  req.security_mode =
-      options_.require_signing ? (kSigningEnabled | kSigningRequired)
-                               : kSigningEnabled;
+  req.security_mode = options_.require_signing
+                          ? (kSigningEnabled | kSigningRequired)
+                          : kSigningEnabled;
   req.capabilities = kCapDfs | kCapLeasing | kCapLargeMtu |
                      kCapPersistentHandles | kCapEncryption;
   memcpy(req.client_guid, client_guid_, 16);
@@ -357,8 +365,9 @@ Status Smb2Client::Negotiate() {
   info_.max_read_size = resp.max_read_size;
   info_.max_write_size = resp.max_write_size;
   // Default algorithms per dialect; 3.1.1 contexts may change them.
-  info_.signing_algorithm = IsSmb3(resp.dialect) ? SigningAlgorithm::kAesCmac
-                                                 : SigningAlgorithm::kHmacSha256;
+  info_.signing_algorithm = IsSmb3(resp.dialect)
+                                ? SigningAlgorithm::kAesCmac
+                                : SigningAlgorithm::kHmacSha256;
   if (resp.dialect == kDialect300 || resp.dialect == kDialect302) {
     if (resp.capabilities & kCapEncryption) {
       info_.cipher_negotiated = true;
@@ -384,23 +393,26 @@ Status Smb2Client::Negotiate() {
         for (CipherId id : options_.ciphers) {
           offered |= static_cast<uint16_t>(id) == c.ciphers[0];
         }
-        if (!offered) return Status::ProtocolError("server chose a cipher not offered");
+        if (!offered)
+          return Status::ProtocolError("server chose a cipher not offered");
         info_.cipher_negotiated = true;
         info_.cipher = static_cast<CipherId>(c.ciphers[0]);
       }
     }
     if (c.has_signing) {
       if (c.signing_algorithms.size() != 1) {
-        return Status::ProtocolError("server answered with " +
-                                     std::to_string(c.signing_algorithms.size()) +
-                                     " signing algorithms, not one");
+        return Status::ProtocolError(
+            "server answered with " +
+            std::to_string(c.signing_algorithms.size()) +
+            " signing algorithms, not one");
       }
       bool offered = false;
       for (SigningAlgorithm a : options_.signing_algorithms) {
         offered |= static_cast<uint16_t>(a) == c.signing_algorithms[0];
       }
       if (!offered) {
-        return Status::ProtocolError("server chose a signing algorithm not offered");
+        return Status::ProtocolError(
+            "server chose a signing algorithm not offered");
       }
       info_.signing_negotiated = true;
       info_.signing_algorithm =
@@ -413,9 +425,9 @@ Status Smb2Client::Negotiate() {
     connection_hash_.Update(resp_msg.data(), resp_msg.size());
   }
   if (options_.seal && !info_.cipher_negotiated) {
-    return Status::Unsupported(std::string("encryption asked for, but dialect ") +
-                               DialectName(info_.dialect) +
-                               " with this server has no cipher");
+    return Status::Unsupported(
+        std::string("encryption asked for, but dialect ") +
+        DialectName(info_.dialect) + " with this server has no cipher");
   }
   return Status::Ok();
 }
@@ -435,9 +447,9 @@ Status Smb2Client::SetUpSessionCrypto(const uint8_t* session_key,
     cipher_key_len = 32;
   }
   signing::Smb3SessionKeys keys;
-  s = signing::DeriveSmb3SessionKeys(static_cast<signing::Dialect>(info_.dialect),
-                                     session_key, 16, preauth_hash,
-                                     cipher_key_len, &keys);
+  s = signing::DeriveSmb3SessionKeys(
+      static_cast<signing::Dialect>(info_.dialect), session_key, 16,
+      preauth_hash, cipher_key_len, &keys);
   if (!s.ok()) return Status::FromSigning(s, "deriving session keys");
   s = signing::Smb2Signer::Create(info_.signing_algorithm, keys.signing, 16,
                                   &signer_);
@@ -487,9 +499,8 @@ Status Smb2Client::SessionSetup(uint64_t previous_session_id) {
     info_.session_id = rh.session_id;
     SpnegoReply reply;
     if (!resp.security_buffer.empty()) {
-      SCA_RETURN_IF_ERROR(ParseSpnegoReply(resp.security_buffer.data(),
-                                           resp.security_buffer.size(),
-                                           &reply));
+      SCA_RETURN_IF_ERROR(ParseSpnegoReply(
+          resp.security_buffer.data(), resp.security_buffer.size(), &reply));
     }
     if (rh.status == kStatusMoreProcessingRequired) {
       if (round != 0) {
@@ -497,9 +508,8 @@ Status Smb2Client::SessionSetup(uint64_t previous_session_id) {
       }
       if (smb311) session_hash.Update(resp_msg.data(), resp_msg.size());
       Bytes auth;
-      SCA_RETURN_IF_ERROR(ntlm.Authenticate(reply.response_token.data(),
-                                            reply.response_token.size(),
-                                            &auth));
+      SCA_RETURN_IF_ERROR(ntlm.Authenticate(
+          reply.response_token.data(), reply.response_token.size(), &auth));
       token = SpnegoResponseToken(auth);
       continue;
     }
@@ -509,7 +519,8 @@ Status Smb2Client::SessionSetup(uint64_t previous_session_id) {
     }
     info_.session_flags = resp.session_flags;
     if (resp.session_flags & (kSessionFlagIsGuest | kSessionFlagIsNull)) {
-      return Status::AuthFailed("the server made this a guest/anonymous session");
+      return Status::AuthFailed(
+          "the server made this a guest/anonymous session");
     }
     SCA_RETURN_IF_ERROR(SetUpSessionCrypto(
         ntlm.session_key(), smb311 ? session_hash.value() : nullptr));
@@ -532,7 +543,8 @@ Status Smb2Client::SessionSetup(uint64_t previous_session_id) {
     bool server_wants_encryption = resp.session_flags & kSessionFlagEncryptData;
     if (options_.seal || server_wants_encryption) {
       if (!encryptor_) {
-        return Status::Unsupported("encryption needed but no cipher negotiated");
+        return Status::Unsupported(
+            "encryption needed but no cipher negotiated");
       }
       info_.encrypting = true;
     }
@@ -595,8 +607,8 @@ Status Smb2Client::Create(const CreateRequest& request, OpenResult* result) {
   Smb2Header rh;
   SCA_RETURN_IF_ERROR(Transact(&msg, &resp_msg, &rh));
   *result = OpenResult();
-  SCA_RETURN_IF_ERROR(
-      DecodeCreateResponse(resp_msg.data(), resp_msg.size(), &result->response));
+  SCA_RETURN_IF_ERROR(DecodeCreateResponse(resp_msg.data(), resp_msg.size(),
+                                           &result->response));
   const CreateContext* dh2q = FindContext(result->response.contexts, "DH2Q");
   if (dh2q != nullptr) {
     DurableV2Response d;
@@ -617,8 +629,8 @@ Status Smb2Client::Create(const CreateRequest& request, OpenResult* result) {
   return Status::Ok();
 }
 
-Status Smb2Client::Read(const FileId& file_id, uint64_t offset,
-                        uint32_t length, Bytes* data) {
+Status Smb2Client::Read(const FileId& file_id, uint64_t offset, uint32_t length,
+                        Bytes* data) {
   ReadRequest req;
   req.length = length;
   req.offset = offset;
@@ -633,7 +645,8 @@ Status Smb2Client::Read(const FileId& file_id, uint64_t offset,
   if (rh.status == kStatusEndOfFile) return Status::Ok();
   const uint8_t* p;
   uint32_t n;
-  SCA_RETURN_IF_ERROR(DecodeReadResponse(resp_msg.data(), resp_msg.size(), &p, &n));
+  SCA_RETURN_IF_ERROR(
+      DecodeReadResponse(resp_msg.data(), resp_msg.size(), &p, &n));
   if (n > length) {
     return Status::ProtocolError("READ returned more than was asked for");
   }
@@ -655,7 +668,8 @@ Status Smb2Client::Write(const FileId& file_id, uint64_t offset,
   Bytes resp_msg;
   Smb2Header rh;
   SCA_RETURN_IF_ERROR(Transact(&msg, &resp_msg, &rh));
-  SCA_RETURN_IF_ERROR(DecodeWriteResponse(resp_msg.data(), resp_msg.size(), written));
+  SCA_RETURN_IF_ERROR(
+      DecodeWriteResponse(resp_msg.data(), resp_msg.size(), written));
   if (*written > length) {
     return Status::ProtocolError("WRITE reports more bytes than were sent");
   }

@@ -85,10 +85,10 @@ class Status {
 };
 
 // Returns early from the enclosing function with a failing Status.
-#define SCA_RETURN_IF_ERROR(expr)                  \
-  do {                                             \
-    ::samba_ca::smbclient3::Status _st = (expr);   \
-    if (!_st.ok()) return _st;                     \
+#define SCA_RETURN_IF_ERROR(expr)                \
+  do {                                           \
+    ::samba_ca::smbclient3::Status _st = (expr); \
+    if (!_st.ok()) return _st;                   \
   } while (0)
 
 }  // namespace smbclient3

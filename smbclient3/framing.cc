@@ -35,19 +35,18 @@ size_t FrameDecoder::Consume(const uint8_t* data, size_t len,
       header_have_ = 0;
       if (header_[0] != 0) {
         state_ = State::kError;
-        error_ = Status::Malformed(
-            "transport frame type " + std::to_string(header_[0]) +
-            " is not a session message (0)");
+        error_ = Status::Malformed("transport frame type " +
+                                   std::to_string(header_[0]) +
+                                   " is not a session message (0)");
         break;
       }
       body_len_ = (static_cast<size_t>(header_[1]) << 16) |
                   (static_cast<size_t>(header_[2]) << 8) | header_[3];
       if (body_len_ > max_frame_) {
         state_ = State::kError;
-        error_ = Status::Malformed("transport frame of " +
-                                   std::to_string(body_len_) +
-                                   " bytes exceeds the limit of " +
-                                   std::to_string(max_frame_));
+        error_ = Status::Malformed(
+            "transport frame of " + std::to_string(body_len_) +
+            " bytes exceeds the limit of " + std::to_string(max_frame_));
         break;
       }
       body_.clear();

@@ -25,7 +25,9 @@ void Md4Block(uint32_t state[4], const uint8_t block[64]) {
   uint32_t x[16];
   for (int i = 0; i < 16; ++i) x[i] = GetLe32(block + 4 * i);
   uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
-  auto f = [](uint32_t x, uint32_t y, uint32_t z) { return (x & y) | (~x & z); };
+  auto f = [](uint32_t x, uint32_t y, uint32_t z) {
+    return (x & y) | (~x & z);
+  };
   auto g = [](uint32_t x, uint32_t y, uint32_t z) {
     return (x & y) | (x & z) | (y & z);
   };
@@ -302,8 +304,8 @@ Bytes NtlmsspClient::Negotiate() {
   negotiate_flags_ = kNtlmNegotiateUnicode | kNtlmRequestTarget |
                      kNtlmNegotiateSign | kNtlmNegotiateNtlm |
                      kNtlmNegotiateAlwaysSign |
-                     kNtlmNegotiateExtendedSessionSecurity |
-                     kNtlmNegotiate128 | kNtlmNegotiate56;
+                     kNtlmNegotiateExtendedSessionSecurity | kNtlmNegotiate128 |
+                     kNtlmNegotiate56;
   Bytes msg;
   Writer w(&msg);
   w.Raw(kNtlmSignature, 8);
@@ -320,8 +322,7 @@ Status NtlmsspClient::Authenticate(const uint8_t* challenge_msg, size_t len,
   if (!(ch.flags & kNtlmNegotiateUnicode)) {
     return Status::Unsupported("NTLMSSP server does not do Unicode");
   }
-  std::string domain =
-      creds_.domain.empty() ? ch.target_name : creds_.domain;
+  std::string domain = creds_.domain.empty() ? ch.target_name : creds_.domain;
   uint8_t owf[16];
   SCA_RETURN_IF_ERROR(NtowfV2(creds_.password, creds_.user, domain, owf));
   uint8_t client_challenge[8];
@@ -336,9 +337,9 @@ Status NtlmsspClient::Authenticate(const uint8_t* challenge_msg, size_t len,
     time = ch.has_timestamp ? ch.timestamp : NowFiletime();
   }
   Bytes nt, lm;
-  SCA_RETURN_IF_ERROR(ComputeNtlmV2(owf, ch.server_challenge,
-                                    client_challenge, time, ch.target_info,
-                                    &nt, &lm, session_key_));
+  SCA_RETURN_IF_ERROR(ComputeNtlmV2(owf, ch.server_challenge, client_challenge,
+                                    time, ch.target_info, &nt, &lm,
+                                    session_key_));
   // With MsvAvTimestamp the LM response is 24 zero bytes ([MS-NLMP] 3.1.5.1.2).
   if (ch.has_timestamp) lm.assign(24, 0);
   uint32_t flags = (negotiate_flags_ & ch.flags) | kNtlmNegotiateUnicode;
@@ -366,8 +367,8 @@ Status NtlmsspClient::Authenticate(const uint8_t* challenge_msg, size_t len,
 Bytes SpnegoInitToken(const Bytes& mech_token) {
   Bytes oid(kNtlmsspOid, kNtlmsspOid + sizeof(kNtlmsspOid));
   Bytes mech_types = DerTlv(0x30, DerTlv(0x06, oid));
-  Bytes init = Concat(DerTlv(0xa0, mech_types),
-                      DerTlv(0xa2, DerTlv(0x04, mech_token)));
+  Bytes init =
+      Concat(DerTlv(0xa0, mech_types), DerTlv(0xa2, DerTlv(0x04, mech_token)));
   Bytes neg_token_init = DerTlv(0xa0, DerTlv(0x30, init));
   Bytes spnego(kSpnegoOid, kSpnegoOid + sizeof(kSpnegoOid));
   return DerTlv(0x60, Concat(DerTlv(0x06, spnego), neg_token_init));
@@ -398,8 +399,7 @@ Status ParseSpnegoReply(const uint8_t* buf, size_t len, SpnegoReply* out) {
     DerElement field, inner;
     SCA_RETURN_IF_ERROR(DerNext(buf, end, &p, &field));
     size_t q = field.content;
-    SCA_RETURN_IF_ERROR(
-        DerNext(buf, field.content + field.length, &q, &inner));
+    SCA_RETURN_IF_ERROR(DerNext(buf, field.content + field.length, &q, &inner));
     const uint8_t* v = buf + inner.content;
     switch (field.tag) {
       case 0xa0:

@@ -46,7 +46,7 @@ struct NtlmChallenge {
   std::string target_name;  // UTF-8
   Bytes target_info;        // AV pairs, verbatim
   bool has_timestamp = false;
-  uint64_t timestamp = 0;   // MsvAvTimestamp, when present
+  uint64_t timestamp = 0;  // MsvAvTimestamp, when present
 };
 Status ParseNtlmChallenge(const uint8_t* msg, size_t len, NtlmChallenge* out);
 

@@ -5,11 +5,12 @@
 // 4.2.4 example (user "User", domain "Domain", password "Password"),
 // SPNEGO tokens that parse back, and challenge messages that lie.
 
+#include <setjmp.h>
+
 #include <cstdarg>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <setjmp.h>
 #include <string>
 
 extern "C" {
@@ -46,9 +47,9 @@ Bytes Hex(const char* s) {
   return out;
 }
 
-#define ASSERT_OK(expr)                                              \
-  do {                                                               \
-    Status _s = (expr);                                              \
+#define ASSERT_OK(expr)                                             \
+  do {                                                              \
+    Status _s = (expr);                                             \
     if (!_s.ok()) fail_msg("%s: %s", #expr, _s.ToString().c_str()); \
   } while (0)
 
@@ -89,10 +90,10 @@ void TestNtlmV2Example(void**) {
   want = Hex("0c868a403bfd7a93a3001ef22ef02e3f");
   assert_memory_equal(owf, want.data(), 16);
 
-  Bytes av = Hex(
-      "02000c00 44006f006d00610069006e00"
-      "01000c00 530065007200760065007200"
-      "00000000");
+  Bytes av =
+      Hex("02000c00 44006f006d00610069006e00"
+          "01000c00 530065007200760065007200"
+          "00000000");
   const uint8_t server_challenge[8] = {0x01, 0x23, 0x45, 0x67,
                                        0x89, 0xab, 0xcd, 0xef};
   uint8_t client_challenge[8];
@@ -166,10 +167,12 @@ void TestChallengeAndAuthenticate(void**) {
   }
   Bytes bad = ch;
   PutLe32(bad.data() + 8, 1);
-  assert_true(ParseNtlmChallenge(bad.data(), bad.size(), &parsed).IsMalformed());
+  assert_true(
+      ParseNtlmChallenge(bad.data(), bad.size(), &parsed).IsMalformed());
   bad = ch;
   PutLe32(bad.data() + 44, 0xFFFFFF00u);
-  assert_true(ParseNtlmChallenge(bad.data(), bad.size(), &parsed).IsMalformed());
+  assert_true(
+      ParseNtlmChallenge(bad.data(), bad.size(), &parsed).IsMalformed());
   Bytes no_eol = MakeChallenge(Hex("07000800 0102030405060708"));
   assert_true(
       ParseNtlmChallenge(no_eol.data(), no_eol.size(), &parsed).IsMalformed());
@@ -183,9 +186,9 @@ void TestSpnego(void**) {
   Bytes oid = Hex("060a2b0601040182370202 0a");
   assert_non_null(memmem(init.data(), init.size(), oid.data(), oid.size()));
   // A NegTokenResp as the server sends it parses back.
-  Bytes resp = Hex(
-      "a1 1b 30 19 a0 03 0a 01 01 a1 0c 06 0a 2b06010401823702020a"
-      "a2 04 04 02 beef");
+  Bytes resp =
+      Hex("a1 1b 30 19 a0 03 0a 01 01 a1 0c 06 0a 2b06010401823702020a"
+          "a2 04 04 02 beef");
   SpnegoReply r;
   ASSERT_OK(ParseSpnegoReply(resp.data(), resp.size(), &r));
   assert_int_equal(r.neg_state, 1);

@@ -85,7 +85,8 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* err) {
       if (!next(&v)) return false;
       size_t pct = v.find('%');
       std::string user = v.substr(0, pct);
-      if (pct != std::string::npos) a->options.credentials.password = v.substr(pct + 1);
+      if (pct != std::string::npos)
+        a->options.credentials.password = v.substr(pct + 1);
       size_t sep = user.find_first_of("\\/");
       if (sep != std::string::npos) {
         a->options.credentials.domain = user.substr(0, sep);
@@ -153,7 +154,8 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* err) {
       if (!next(&v)) return false;
       a->options.timeout_ms = atoi(v.c_str());
     } else if (!have_unc && arg.size() > 2 &&
-               (arg.compare(0, 2, "//") == 0 || arg.compare(0, 2, "\\\\") == 0)) {
+               (arg.compare(0, 2, "//") == 0 ||
+                arg.compare(0, 2, "\\\\") == 0)) {
       std::string rest = arg.substr(2);
       size_t slash = rest.find_first_of("/\\");
       if (slash == std::string::npos || slash + 1 >= rest.size()) {
@@ -185,7 +187,8 @@ void PrintInfo(const Smb2Client& c) {
   const ConnectionInfo& i = c.info();
   printf("dialect: %s\n", DialectName(i.dialect));
   printf("server capabilities: 0x%08x%s%s%s\n", i.server_capabilities,
-         (i.server_capabilities & kCapPersistentHandles) ? " PERSISTENT_HANDLES" : "",
+         (i.server_capabilities & kCapPersistentHandles) ? " PERSISTENT_HANDLES"
+                                                         : "",
          (i.server_capabilities & kCapEncryption) ? " ENCRYPTION" : "",
          (i.server_capabilities & kCapLeasing) ? " LEASING" : "");
   printf("signing: %s%s\n", SigningAlgorithmName(i.signing_algorithm),
@@ -198,9 +201,10 @@ void PrintInfo(const Smb2Client& c) {
     printf("cipher: none\n");
   }
   printf("session flags: 0x%04x\n", i.session_flags);
-  printf("share flags: 0x%08x capabilities: 0x%08x CA=%s\n",
-         i.tree.share_flags, i.tree.capabilities,
-         (i.tree.capabilities & kShareCapContinuousAvailability) ? "yes" : "no");
+  printf(
+      "share flags: 0x%08x capabilities: 0x%08x CA=%s\n", i.tree.share_flags,
+      i.tree.capabilities,
+      (i.tree.capabilities & kShareCapContinuousAvailability) ? "yes" : "no");
 }
 
 void PrintCounters(const Smb2Client& c) {
@@ -252,7 +256,8 @@ bool ReadLocal(const std::string& path, Bytes* out) {
   uint8_t buf[65536];
   size_t n;
   out->clear();
-  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out->insert(out->end(), buf, buf + n);
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+    out->insert(out->end(), buf, buf + n);
   bool ok = !ferror(f);
   fclose(f);
   return ok;
@@ -293,7 +298,8 @@ int CmdPut(const Args& a, Smb2Client* c, bool with_reconnect) {
   FileId fid = open.response.file_id;
   if (with_reconnect) {
     if (!open.durable) {
-      fprintf(stderr, "sca_smbclient: the server did not grant a durable handle\n");
+      fprintf(stderr,
+              "sca_smbclient: the server did not grant a durable handle\n");
       return 1;
     }
     c->DropConnection();
@@ -316,7 +322,8 @@ int CmdPut(const Args& a, Smb2Client* c, bool with_reconnect) {
     s = c->Create(re, &reopened);
     if (!s.ok()) return Fail("DH2C reopen", s);
     printf("reconnect: reopened with DH2C, same file id: %s\n",
-           (reopened.response.file_id.persistent == fid.persistent) ? "yes" : "no");
+           (reopened.response.file_id.persistent == fid.persistent) ? "yes"
+                                                                    : "no");
     fid = reopened.response.file_id;
     s = WriteAll(c, fid, data, half, data.size());
     if (!s.ok()) return Fail("write after reconnect", s);
@@ -395,8 +402,9 @@ int CmdTamper(Smb2Client* c) {
   c->TamperNextProtectedResponse();
   Status s = c->Echo();
   if (s.ok()) {
-    fprintf(stderr, "sca_smbclient: tamper NOT detected: a modified response "
-                    "was accepted\n");
+    fprintf(stderr,
+            "sca_smbclient: tamper NOT detected: a modified response "
+            "was accepted\n");
     return 1;
   }
   if (!s.IsAuthFailed()) return Fail("tamper-test: unexpected error", s);

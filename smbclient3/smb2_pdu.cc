@@ -116,8 +116,8 @@ Status DecodeOneContext(uint16_t type, const uint8_t* data, uint16_t len,
         return Status::Truncated("signing context shorter than 2");
       }
       if (count == 0) return Status::Malformed("signing context is empty");
-      SCA_RETURN_IF_ERROR(ReadU16List(&r, count, &out->signing_algorithms,
-                                      "signing context"));
+      SCA_RETURN_IF_ERROR(
+          ReadU16List(&r, count, &out->signing_algorithms, "signing context"));
       out->has_signing = true;
       return Status::Ok();
     }
@@ -139,56 +139,94 @@ void PutName(const std::string& name, Bytes* out) {
 
 const char* CommandName(uint16_t command) {
   switch (command) {
-    case kSmb2Negotiate: return "NEGOTIATE";
-    case kSmb2SessionSetup: return "SESSION_SETUP";
-    case kSmb2Logoff: return "LOGOFF";
-    case kSmb2TreeConnect: return "TREE_CONNECT";
-    case kSmb2TreeDisconnect: return "TREE_DISCONNECT";
-    case kSmb2Create: return "CREATE";
-    case kSmb2Close: return "CLOSE";
-    case kSmb2Flush: return "FLUSH";
-    case kSmb2Read: return "READ";
-    case kSmb2Write: return "WRITE";
-    case kSmb2Lock: return "LOCK";
-    case kSmb2Ioctl: return "IOCTL";
-    case kSmb2Cancel: return "CANCEL";
-    case kSmb2Echo: return "ECHO";
-    case kSmb2OplockBreak: return "OPLOCK_BREAK";
-    default: return "UNKNOWN";
+    case kSmb2Negotiate:
+      return "NEGOTIATE";
+    case kSmb2SessionSetup:
+      return "SESSION_SETUP";
+    case kSmb2Logoff:
+      return "LOGOFF";
+    case kSmb2TreeConnect:
+      return "TREE_CONNECT";
+    case kSmb2TreeDisconnect:
+      return "TREE_DISCONNECT";
+    case kSmb2Create:
+      return "CREATE";
+    case kSmb2Close:
+      return "CLOSE";
+    case kSmb2Flush:
+      return "FLUSH";
+    case kSmb2Read:
+      return "READ";
+    case kSmb2Write:
+      return "WRITE";
+    case kSmb2Lock:
+      return "LOCK";
+    case kSmb2Ioctl:
+      return "IOCTL";
+    case kSmb2Cancel:
+      return "CANCEL";
+    case kSmb2Echo:
+      return "ECHO";
+    case kSmb2OplockBreak:
+      return "OPLOCK_BREAK";
+    default:
+      return "UNKNOWN";
   }
 }
 
 const char* NtStatusName(uint32_t status) {
   switch (status) {
-    case kStatusSuccess: return "STATUS_SUCCESS";
-    case kStatusPending: return "STATUS_PENDING";
+    case kStatusSuccess:
+      return "STATUS_SUCCESS";
+    case kStatusPending:
+      return "STATUS_PENDING";
     case kStatusMoreProcessingRequired:
       return "STATUS_MORE_PROCESSING_REQUIRED";
-    case kStatusEndOfFile: return "STATUS_END_OF_FILE";
-    case kStatusAccessDenied: return "STATUS_ACCESS_DENIED";
-    case kStatusLogonFailure: return "STATUS_LOGON_FAILURE";
-    case kStatusObjectNameNotFound: return "STATUS_OBJECT_NAME_NOT_FOUND";
-    case kStatusLockNotGranted: return "STATUS_LOCK_NOT_GRANTED";
-    case kStatusFileClosed: return "STATUS_FILE_CLOSED";
-    case kStatusNetworkSessionExpired: return "STATUS_NETWORK_SESSION_EXPIRED";
-    case 0xC000000D: return "STATUS_INVALID_PARAMETER";
-    case 0xC00000BB: return "STATUS_NOT_SUPPORTED";
-    case 0xC00000CC: return "STATUS_BAD_NETWORK_NAME";
-    case 0xC0000043: return "STATUS_SHARING_VIOLATION";
-    case 0xC0000035: return "STATUS_OBJECT_NAME_COLLISION";
-    case 0xC0000203: return "STATUS_USER_SESSION_DELETED";
-    default: return "NTSTATUS";
+    case kStatusEndOfFile:
+      return "STATUS_END_OF_FILE";
+    case kStatusAccessDenied:
+      return "STATUS_ACCESS_DENIED";
+    case kStatusLogonFailure:
+      return "STATUS_LOGON_FAILURE";
+    case kStatusObjectNameNotFound:
+      return "STATUS_OBJECT_NAME_NOT_FOUND";
+    case kStatusLockNotGranted:
+      return "STATUS_LOCK_NOT_GRANTED";
+    case kStatusFileClosed:
+      return "STATUS_FILE_CLOSED";
+    case kStatusNetworkSessionExpired:
+      return "STATUS_NETWORK_SESSION_EXPIRED";
+    case 0xC000000D:
+      return "STATUS_INVALID_PARAMETER";
+    case 0xC00000BB:
+      return "STATUS_NOT_SUPPORTED";
+    case 0xC00000CC:
+      return "STATUS_BAD_NETWORK_NAME";
+    case 0xC0000043:
+      return "STATUS_SHARING_VIOLATION";
+    case 0xC0000035:
+      return "STATUS_OBJECT_NAME_COLLISION";
+    case 0xC0000203:
+      return "STATUS_USER_SESSION_DELETED";
+    default:
+      return "NTSTATUS";
   }
 }
 
 const char* DialectName(uint16_t dialect) {
   switch (dialect) {
-    case kDialect202: return "2.0.2";
-    case kDialect210: return "2.1";
-    case kDialect300: return "3.0";
-    case kDialect302: return "3.0.2";
-    case kDialect311: return "3.1.1";
-    default: return nullptr;
+    case kDialect202:
+      return "2.0.2";
+    case kDialect210:
+      return "2.1";
+    case kDialect300:
+      return "3.0";
+    case kDialect302:
+      return "3.0.2";
+    case kDialect311:
+      return "3.1.1";
+    default:
+      return nullptr;
   }
 }
 
@@ -396,9 +434,8 @@ void EncodeNegotiateResponse(const NegotiateResponse& resp, Bytes* msg) {
   w.U32(resp.max_write_size);
   w.U64(resp.system_time);
   w.U64(resp.server_start_time);
-  w.U16(static_cast<uint16_t>(resp.security_buffer.empty()
-                                  ? 0
-                                  : kSmb2HeaderSize + 64));
+  w.U16(static_cast<uint16_t>(
+      resp.security_buffer.empty() ? 0 : kSmb2HeaderSize + 64));
   w.U16(static_cast<uint16_t>(resp.security_buffer.size()));
   size_t context_offset_pos = w.size();
   w.U32(0);
@@ -473,8 +510,7 @@ Status DecodeSessionSetupResponse(const uint8_t* msg, size_t len,
                     "SESSION_SETUP response security buffer");
 }
 
-void EncodeSessionSetupResponse(const SessionSetupResponse& resp,
-                                Bytes* msg) {
+void EncodeSessionSetupResponse(const SessionSetupResponse& resp, Bytes* msg) {
   Writer w(msg);
   w.U16(9);
   w.U16(resp.session_flags);
@@ -630,8 +666,7 @@ void EncodeCreateRequest(const CreateRequest& req, Bytes* msg) {
   }
 }
 
-Status DecodeCreateRequest(const uint8_t* msg, size_t len,
-                           CreateRequest* req) {
+Status DecodeCreateRequest(const uint8_t* msg, size_t len, CreateRequest* req) {
   SCA_RETURN_IF_ERROR(CheckBody(msg, len, 57, 56, "CREATE request"));
   const uint8_t* b = msg + kSmb2HeaderSize;
   req->oplock_level = b[3];
@@ -680,9 +715,9 @@ Status DecodeCreateResponse(const uint8_t* msg, size_t len,
   resp->contexts.clear();
   if (ctx_len == 0) return Status::Ok();
   if (!RangeInside(ctx_off, ctx_len, len)) {
-    return Status::Malformed(
-        "CREATE response: create contexts [" + std::to_string(ctx_off) +
-        ", +" + std::to_string(ctx_len) + ") overrun the message");
+    return Status::Malformed("CREATE response: create contexts [" +
+                             std::to_string(ctx_off) + ", +" +
+                             std::to_string(ctx_len) + ") overrun the message");
   }
   return DecodeCreateContexts(msg + ctx_off, ctx_len, &resp->contexts);
 }

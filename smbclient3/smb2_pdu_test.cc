@@ -6,13 +6,14 @@
 // packet, unknown dialects, create contexts that lie about their sizes,
 // and the resumable transport-frame decoder fed in every split.
 
+#include <setjmp.h>
+
 #include <cstdarg>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <random>
-#include <setjmp.h>
 #include <string>
 #include <vector>
 
@@ -54,18 +55,18 @@ Bytes Hex(const char* s) {
   return out;
 }
 
-#define ASSERT_OK(expr)                                              \
-  do {                                                               \
-    Status _s = (expr);                                              \
+#define ASSERT_OK(expr)                                             \
+  do {                                                              \
+    Status _s = (expr);                                             \
     if (!_s.ok()) fail_msg("%s: %s", #expr, _s.ToString().c_str()); \
   } while (0)
 
-#define ASSERT_OK_SEED(expr, seed)                                        \
-  do {                                                                    \
-    Status _s = (expr);                                                   \
-    if (!_s.ok()) {                                                       \
+#define ASSERT_OK_SEED(expr, seed)                                       \
+  do {                                                                   \
+    Status _s = (expr);                                                  \
+    if (!_s.ok()) {                                                      \
       fail_msg("seed %d: %s: %s", (seed), #expr, _s.ToString().c_str()); \
-    }                                                                     \
+    }                                                                    \
   } while (0)
 
 Bytes HeaderOnly(uint16_t command) {
@@ -92,10 +93,10 @@ void TestHeaderGolden(void**) {
   for (int i = 0; i < 16; ++i) h.signature[i] = static_cast<uint8_t>(i);
   Bytes msg;
   EncodeHeader(h, &msg);
-  Bytes want = Hex(
-      "fe534d42 4000 0100 160000c0 0100 2100 09000000 00000000"
-      "0807060504030201 00000000 ddccbbaa 8877665544332211"
-      "000102030405060708090a0b0c0d0e0f");
+  Bytes want =
+      Hex("fe534d42 4000 0100 160000c0 0100 2100 09000000 00000000"
+          "0807060504030201 00000000 ddccbbaa 8877665544332211"
+          "000102030405060708090a0b0c0d0e0f");
   assert_int_equal(msg.size(), want.size());
   assert_memory_equal(msg.data(), want.data(), want.size());
   Smb2Header back;
@@ -119,15 +120,15 @@ void TestNegotiateRequestGolden(void**) {
   req.contexts.signing_algorithms = {2, 1};
   Bytes msg = HeaderOnly(kSmb2Negotiate);
   EncodeNegotiateRequest(req, &msg);
-  Bytes want = Hex(
-      "2400 0200 0100 0000 44000000 000102030405060708090a0b0c0d0e0f"
-      "68000000 0300 0000 0202 1103"
-      // preauth at 104: SHA-512, 4-byte salt; padded to 128
-      "0100 0a00 00000000 0100 0400 0100 61626364 000000000000"
-      // encryption at 128: AES-128-GCM; padded to 144
-      "0200 0400 00000000 0100 0200 00000000"
-      // signing at 144: GMAC, CMAC
-      "0800 0600 00000000 0200 0200 0100");
+  Bytes want =
+      Hex("2400 0200 0100 0000 44000000 000102030405060708090a0b0c0d0e0f"
+          "68000000 0300 0000 0202 1103"
+          // preauth at 104: SHA-512, 4-byte salt; padded to 128
+          "0100 0a00 00000000 0100 0400 0100 61626364 000000000000"
+          // encryption at 128: AES-128-GCM; padded to 144
+          "0200 0400 00000000 0100 0200 00000000"
+          // signing at 144: GMAC, CMAC
+          "0800 0600 00000000 0200 0200 0100");
   assert_int_equal(msg.size(), 64 + want.size());
   assert_memory_equal(msg.data() + 64, want.data(), want.size());
   NegotiateRequest back;
@@ -141,7 +142,8 @@ void TestCreateContextGolden(void**) {
   DurableV2Request d;
   d.timeout_ms = 60000;
   d.flags = kDhandleFlagPersistent;
-  for (int i = 0; i < 16; ++i) d.create_guid[i] = static_cast<uint8_t>(0xA0 + i);
+  for (int i = 0; i < 16; ++i)
+    d.create_guid[i] = static_cast<uint8_t>(0xA0 + i);
   Bytes buf;
   EncodeCreateContexts({MakeDh2q(d)}, &buf);
   Bytes want = Hex(
@@ -403,7 +405,8 @@ void TestFramingRoundTrip(void**) {
     while (pos < stream.size()) {
       size_t n = std::min<size_t>(rng() % 700 + 1, stream.size() - pos);
       size_t used = dec.Consume(stream.data() + pos, n, &got);
-      if (used != n) fail_msg("seed %d: decoder used %zu of %zu", seed, used, n);
+      if (used != n)
+        fail_msg("seed %d: decoder used %zu of %zu", seed, used, n);
       pos += n;
     }
     if (got.frames != sent || !dec.at_boundary()) {
@@ -429,8 +432,8 @@ void TestTruncatedPdus(void**) {
   for (size_t len = 0; len < msg.size(); ++len) {
     NegotiateResponse out;
     Status s = DecodeNegotiateResponse(msg.data(), len, &out);
-    if (s.ok()) fail_msg("negotiate response of %zu/%zu bytes decoded", len,
-                         msg.size());
+    if (s.ok())
+      fail_msg("negotiate response of %zu/%zu bytes decoded", len, msg.size());
     assert_true(s.IsTruncated() || s.IsMalformed());
   }
   Smb2Header h;
@@ -474,14 +477,14 @@ void TestOversizedAndLyingLengths(void**) {
   EncodeSessionSetupResponse(ss, &msg);
   PutLe16(msg.data() + 64 + 4, 0xFFF0);
   SessionSetupResponse out;
-  assert_true(DecodeSessionSetupResponse(msg.data(), msg.size(), &out)
-                  .IsMalformed());
+  assert_true(
+      DecodeSessionSetupResponse(msg.data(), msg.size(), &out).IsMalformed());
   // Wrong StructureSize.
   msg = HeaderOnly(kSmb2SessionSetup);
   EncodeSessionSetupResponse(SessionSetupResponse(), &msg);
   PutLe16(msg.data() + 64, 10);
-  assert_true(DecodeSessionSetupResponse(msg.data(), msg.size(), &out)
-                  .IsMalformed());
+  assert_true(
+      DecodeSessionSetupResponse(msg.data(), msg.size(), &out).IsMalformed());
   // Bad ProtocolId.
   msg[0] = 0xFF;
   Smb2Header h;
@@ -546,8 +549,9 @@ void TestNegotiateContextOverrun(void**) {
   dup.resize(64);
   EncodeNegotiateContexts(c, &dup);
   EncodeNegotiateContexts(c, &dup);
-  assert_true(DecodeNegotiateContexts(dup.data(), dup.size(), 64, 2, &out.contexts)
-                  .IsMalformed());
+  assert_true(
+      DecodeNegotiateContexts(dup.data(), dup.size(), 64, 2, &out.contexts)
+          .IsMalformed());
 }
 
 void TestUnknownDialect(void**) {
@@ -579,12 +583,12 @@ void TestCreateContextLies(void**) {
     uint32_t value;
     bool is32;
   } lies[] = {
-      {0, 3, true},          // unaligned Next
-      {0, 0x10000, true},    // Next past the end
-      {4, 0xFFF0, false},    // name offset
-      {6, 0, false},         // empty name
-      {10, 0xFFF0, false},   // data offset
-      {12, 0x1000, true},    // data length
+      {0, 3, true},         // unaligned Next
+      {0, 0x10000, true},   // Next past the end
+      {4, 0xFFF0, false},   // name offset
+      {6, 0, false},        // empty name
+      {10, 0xFFF0, false},  // data offset
+      {12, 0x1000, true},   // data length
   };
   for (const Lie& l : lies) {
     Bytes b = good;

@@ -24,8 +24,8 @@ Status Errno(const std::string& what) {
 }
 
 Status ConnectOne(const addrinfo* ai, int timeout_ms, int* fd_out) {
-  int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-                  ai->ai_protocol);
+  int fd =
+      socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
   if (fd < 0) return Errno("socket");
   int flags = fcntl(fd, F_GETFL);
   fcntl(fd, F_SETFL, flags | O_NONBLOCK);
@@ -99,8 +99,7 @@ Status TcpTransport::Send(const uint8_t* pdu, size_t len) {
   if (fd_ < 0) return Status::IoError("send: connection closed");
   uint8_t header[kFrameHeaderSize];
   SCA_RETURN_IF_ERROR(EncodeFrameHeader(len, header));
-  iovec iov[2] = {{header, sizeof(header)},
-                  {const_cast<uint8_t*>(pdu), len}};
+  iovec iov[2] = {{header, sizeof(header)}, {const_cast<uint8_t*>(pdu), len}};
   size_t total = sizeof(header) + len;
   size_t sent = 0;
   while (sent < total) {
@@ -149,7 +148,8 @@ Status TcpTransport::Recv(Bytes* pdu) {
       if (errno == EINTR) continue;
       return Errno("recv");
     }
-    if (n == 0) return Status::IoError("recv: the server closed the connection");
+    if (n == 0)
+      return Status::IoError("recv: the server closed the connection");
     decoder_.Consume(buf, static_cast<size_t>(n), this);
   }
   *pdu = std::move(frames_.front());

@@ -35,8 +35,8 @@ class Transport {
 class TcpTransport : public Transport, private FrameVisitor {
  public:
   // Connects to host:port (IPv4 or IPv6 literal or name) within timeout_ms.
-  static Status Connect(const std::string& host, uint16_t port,
-                        int timeout_ms, std::unique_ptr<TcpTransport>* out);
+  static Status Connect(const std::string& host, uint16_t port, int timeout_ms,
+                        std::unique_ptr<TcpTransport>* out);
   ~TcpTransport() override;
 
   Status Send(const uint8_t* pdu, size_t len) override;

@@ -145,7 +145,8 @@ std::vector<uint8_t> RandomInput(uint64_t* state) {
     in[65] = 0;
     // Offsets that point inside more often than not.
     for (size_t i = 66; i + 1 < size && i < 160; i += 2) {
-      if (next() % 3 == 0) in[i] = static_cast<uint8_t>(next() % size), in[i + 1] = 0;
+      if (next() % 3 == 0)
+        in[i] = static_cast<uint8_t>(next() % size), in[i + 1] = 0;
     }
   }
   return in;
