@@ -91,8 +91,8 @@ if [ "$(pst_result "$dir/override-persistent.out" persistent-open-oplock)" != FA
 	fail=1
 else
 	echo "  as expected: without the module the CA table is not met"
-	grep -m2 -i "persistent\|durable" "$dir/override-persistent.out" |
-		sed 's/^/    /'
+	grep -A1 "^failure: persistent-open-oplock" \
+		"$dir/override-persistent.out" | tail -1 | sed 's/^/    /'
 fi
 
 declare -A res
@@ -110,10 +110,11 @@ for share in ca plain; do
 	done
 done
 
-# Some durable-open subtests fail now and then inside the whole suite (on
-# [plain] too: state left by the failing lock-* subtests); a difference
-# seen in the suite run is run again alone on both shares, and counts as a
-# regression only if it is still there.
+# Some durable-open subtests fail now and then, inside the suite and alone,
+# on [plain] too (seen: reopen2-lease, smb2srv_open_recreate answering
+# OBJECT_NAME_NOT_FOUND); a difference seen in the suite run is run alone
+# three times on both shares, and is a regression only if [ca] never passes
+# while [plain] does.
 echo "== regressions ([plain] pass, [ca] not pass)"
 regressions=0
 for key in "${!res[@]}"; do
@@ -126,12 +127,18 @@ for key in "${!res[@]}"; do
 		suite=${rest%/*}
 		name=${rest##*/}
 		echo "  $rest: plain pass, ca ${res["ca/$rest"]:-missing} in the suite run; alone:"
-		pst_torture "//$addr/ca" "$dir/alone-ca.out" "$suite.$name"
-		pst_torture "//$addr/plain" "$dir/alone-plain.out" "$suite.$name"
-		alone_ca=$(pst_result "$dir/alone-ca.out" "$name")
-		alone_plain=$(pst_result "$dir/alone-plain.out" "$name")
-		echo "    ca $alone_ca, plain $alone_plain"
-		if [ "$alone_plain" = pass ] && [ "$alone_ca" != pass ]; then
+		ca_pass=0
+		plain_pass=0
+		for i in 1 2 3; do
+			pst_torture "//$addr/ca" "$dir/alone-ca.out" "$suite.$name"
+			pst_torture "//$addr/plain" "$dir/alone-plain.out" "$suite.$name"
+			[ "$(pst_result "$dir/alone-ca.out" "$name")" = pass ] &&
+				ca_pass=$((ca_pass + 1))
+			[ "$(pst_result "$dir/alone-plain.out" "$name")" = pass ] &&
+				plain_pass=$((plain_pass + 1))
+		done
+		echo "    passes in 3 runs alone: ca $ca_pass, plain $plain_pass"
+		if [ "$plain_pass" -gt 0 ] && [ "$ca_pass" -eq 0 ]; then
 			regressions=$((regressions + 1))
 		fi
 	fi
