@@ -6,6 +6,11 @@
 # A suite is an executable in selftest/tests/: exit 0 passes, 77 skips,
 # anything else fails.  Its output goes to the log directory and is shown
 # when it fails.
+#
+# A line "NAME knownfail REASON" in the list marks a suite that tests a
+# guarantee not delivered yet (Samba's knownfail): its failure is reported
+# as XFAIL and does not fail the run, and its passing is an error
+# ("unexpected pass": remove the mark).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,7 +37,8 @@ passed=0
 failed=0
 skipped=0
 failed_names=()
-while read -r name _; do
+xfailed=0
+while read -r name mark reason; do
 	case "$name" in
 	'' | '#'*) continue ;;
 	esac
@@ -46,6 +52,20 @@ while read -r name _; do
 		rc=$?
 	fi
 	secs=$(($(date +%s) - start))
+	if [ "$mark" = knownfail ]; then
+		if [ $rc -eq 0 ]; then
+			failed=$((failed + 1))
+			failed_names+=("$name")
+			echo "UNEXPECTED PASS: $name (${secs}s): it is marked knownfail ($reason); remove the mark"
+		elif [ $rc -eq 77 ]; then
+			skipped=$((skipped + 1))
+			echo "SKIP: $name (${secs}s): $(tail -1 "$logdir/$name.log")"
+		else
+			xfailed=$((xfailed + 1))
+			echo "XFAIL: $name (${secs}s, exit $rc): $reason"
+		fi
+		continue
+	fi
 	case $rc in
 	0)
 		passed=$((passed + 1))
@@ -65,5 +85,6 @@ while read -r name _; do
 done <"$list"
 
 [ $failed -eq 0 ] || echo "failed: ${failed_names[*]}"
+[ $xfailed -eq 0 ] || echo "$xfailed known failures (guarantees not delivered yet; see selftest/tests.list)"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]
