@@ -141,7 +141,13 @@ in_client() {
 	ip netns exec "$CL_NS" env "PATH=$SAMBA_BIN:/usr/sbin:/usr/bin:/sbin:/bin" "$@"
 }
 
-pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# a live process (not a zombie waiting for an init that is slow to reap)
+pid_alive() {
+	local st
+	[ -n "${1:-}" ] || return 1
+	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
 ctdbd_pid() { cat "$(node_dir "$1")/run/ctdbd.pid" 2>/dev/null || true; }
 smbd_pid() { cat "$(node_dir "$1")/samba/pid/smbd.pid" 2>/dev/null || true; }
 
@@ -300,6 +306,10 @@ EOF
 		echo "$ip/$PUBLIC_MASK eth0" >>"$d/etc/public_addresses"
 	done
 	cp "$HELPERS/functions" "$d/etc/functions"
+	if [ -f "$SAMBA_TREE/ctdb/config/notify.sh" ]; then
+		cp "$SAMBA_TREE/ctdb/config/notify.sh" "$d/etc/notify.sh"
+		chmod +x "$d/etc/notify.sh"
+	fi
 	# the scripts a Samba install enables by default
 	for i in 00.ctdb 01.reclock 05.system 10.interface 95.database; do
 		[ -f "$EVENTS_SRC/$i.script" ] || continue
