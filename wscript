@@ -30,6 +30,6 @@ def configure(conf):
 def build(bld):
     bld.RECURSE('vfs_persistent')
     for sub in ('signing', 'smbclient3', 'ctdb_handles', 'smbdirect',
-                'selftest'):
+                'selftest', 'docs'):
         if os.path.isfile(os.path.join(bld.path.abspath(), sub, 'wscript_build')):
             bld.RECURSE(sub)
