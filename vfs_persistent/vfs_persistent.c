@@ -43,6 +43,11 @@
 #include "libcli/security/security_token.h"
 #include "libcli/smb/smb2_create_blob.h"
 #include "lib/util/tevent_unix.h"
+#include "lib/util/server_id.h"
+#include "dbwrap/dbwrap.h"
+#include "serverid.h"
+#include "smbd/smbXsrv_open.h"
+#include "librpc/gen_ndr/smbXsrv.h"
 #include "persistent_glue.h"
 #include "core/pcore_ntstatus.h"
 
@@ -73,11 +78,19 @@
 #define PERSISTENT_COOKIE_VERSION 1
 #define PERSISTENT_COOKIE_HDR_LEN 24
 
+/* Store keys of the core's records (core/handle_table.h). */
+#define PERSISTENT_RECORD_PREFIX "PH/open/"
+
 struct persistent_config {
 	const char *share_name;
 	uint32_t default_timeout_ms;
 	uint32_t max_timeout_ms;
 	struct persistent_db *pdb; /* NULL: persistence is off here */
+	/*
+	 * Set while a reconnect re-creates an open whose smbd died: the
+	 * module's own conflict checks and lock bookkeeping stand aside.
+	 */
+	bool reopening;
 };
 
 /*
@@ -262,6 +275,397 @@ static void persistent_sweep(struct persistent_db *pdb)
 	}
 }
 
+/* ---- Opens whose smbd is gone: crash, kill -9, restart ---- */
+
+static bool persistent_owner_alive(const struct pcore_server_id *owner)
+{
+	struct server_id id = {
+		.pid = owner->pid,
+		.vnn = owner->vnn,
+		.unique_id = owner->unique_id,
+	};
+
+	return serverid_exists(&id);
+}
+
+struct persistent_collect_state {
+	TALLOC_CTX *mem_ctx;
+	uint64_t *ids;
+	size_t num_ids;
+};
+
+static int persistent_collect_fn(struct db_record *rec, void *private_data)
+{
+	struct persistent_collect_state *state = private_data;
+	TDB_DATA key = dbwrap_record_get_key(rec);
+	const size_t prefix_len = strlen(PERSISTENT_RECORD_PREFIX);
+	char hex[17];
+	uint64_t *ids = NULL;
+	char *end = NULL;
+	uint64_t id;
+
+	if (key.dsize != prefix_len + 16 ||
+	    memcmp(key.dptr, PERSISTENT_RECORD_PREFIX, prefix_len) != 0)
+	{
+		return 0;
+	}
+	memcpy(hex, key.dptr + prefix_len, 16);
+	hex[16] = '\0';
+	id = strtoull(hex, &end, 16);
+	if (end != hex + 16) {
+		return 0;
+	}
+	ids = talloc_realloc(state->mem_ctx, state->ids, uint64_t,
+			     state->num_ids + 1);
+	if (ids == NULL) {
+		return -1;
+	}
+	ids[state->num_ids++] = id;
+	state->ids = ids;
+	return 0;
+}
+
+/*
+ * Called for each disconnected, unexpired open; return true to stop.
+ */
+typedef bool (*persistent_visit_fn)(const struct pcore_open *view,
+				    void *private_data);
+
+/*
+ * Walk the stored opens that are disconnected and not expired.  On the
+ * way, an open whose smbd died (kill -9, crash, restart: nobody marked it
+ * disconnected) is marked disconnected now, which starts its timeout, and
+ * an open past its timeout is removed ([MS-SMB2] 3.3.2.x durable open
+ * scavenger timer).  smbd's own state of such an open (share mode entry,
+ * byte-range locks of a dead process) is stale and smbd drops it; the
+ * module keeps enforcing the open from its store until it is reconnected
+ * or expires.
+ */
+static void persistent_scan(struct persistent_db *pdb,
+			    persistent_visit_fn fn,
+			    void *private_data)
+{
+	struct persistent_collect_state state = {
+		.mem_ctx = talloc_tos(),
+	};
+	uint64_t now_us = persistent_now_us();
+	NTSTATUS status;
+	size_t i;
+
+	status = dbwrap_traverse_read(pdb->db, persistent_collect_fn, &state,
+				      NULL);
+	if (!NT_STATUS_IS_OK(status)) {
+		DBG_WARNING("traverse of %s failed: %s\n",
+			    pdb->path,
+			    nt_errstr(status));
+		TALLOC_FREE(state.ids);
+		return;
+	}
+
+	for (i = 0; i < state.num_ids; i++) {
+		uint64_t id = state.ids[i];
+		struct pcore_record *rec = NULL;
+		struct pcore_open view;
+		pcore_status st;
+		bool stop = false;
+
+		st = pcore_fetch(pdb->table, id, &rec);
+		if (st != PCORE_OK) {
+			continue;
+		}
+		pcore_record_view(rec, &view);
+
+		if (view.state == PCORE_STATE_CONNECTED) {
+			if (persistent_owner_alive(&view.owner)) {
+				pcore_record_free(rec);
+				continue;
+			}
+			st = pcore_disconnect(pdb->table, id, now_us);
+			if (st != PCORE_OK) {
+				DBG_WARNING("persistent open %" PRIu64 ": "
+					    "not marked disconnected: %s\n",
+					    id,
+					    pcore_table_last_error(pdb->table));
+				pcore_record_free(rec);
+				continue;
+			}
+			DBG_NOTICE("smbd %" PRIu64 " serving persistent open "
+				   "%" PRIu64 " died: disconnected, timeout "
+				   "%" PRIu32 " ms\n",
+				   view.owner.pid,
+				   id,
+				   view.timeout_ms);
+			view.state = PCORE_STATE_DISCONNECTED;
+			view.disconnect_time_us = now_us;
+		}
+
+		if (now_us >= view.disconnect_time_us &&
+		    now_us - view.disconnect_time_us >=
+			    (uint64_t)view.timeout_ms * 1000)
+		{
+			st = pcore_release(pdb->table, id);
+			DBG_NOTICE("persistent open %" PRIu64 " expired: %s\n",
+				   id,
+				   st == PCORE_OK ? "removed" :
+				   pcore_table_last_error(pdb->table));
+			pcore_record_free(rec);
+			continue;
+		}
+
+		if (fn != NULL) {
+			stop = fn(&view, private_data);
+		}
+		pcore_record_free(rec);
+		if (stop) {
+			break;
+		}
+	}
+	TALLOC_FREE(state.ids);
+}
+
+/*
+ * After a restart smbXsrv_open_global.tdb is empty (and after a kill -9
+ * it holds a record of a dead smbd): put a disconnected global record
+ * back for each stored open, so that a DH2C finds it by persistent id.
+ * The cookie carries no default durable cookie: the reconnect re-creates
+ * the open from the store.
+ */
+static bool persistent_restore_global_fn(const struct pcore_open *view,
+					 void *private_data)
+{
+	struct smbXsrv_open_global0 global = {
+		.open_global_id = (uint32_t)view->persistent_id,
+		.open_persistent_id = view->persistent_id,
+		.open_volatile_id = view->volatile_id,
+		.durable_timeout_msec = view->timeout_ms,
+		.durable = true,
+		.persistent = true,
+		.channel_sequence = view->reply.channel_sequence,
+	};
+	struct timeval tv = {
+		.tv_sec = view->disconnect_time_us / 1000000,
+		.tv_usec = view->disconnect_time_us % 1000000,
+	};
+	DATA_BLOB blob;
+	NTSTATUS status;
+
+	if ((uint64_t)global.open_global_id != view->persistent_id) {
+		return false;
+	}
+	if (!dom_sid_parse(view->owner_sid, &global.open_owner)) {
+		return false;
+	}
+	blob = data_blob_const(view->create_guid, PCORE_GUID_SIZE);
+	status = GUID_from_ndr_blob(&blob, &global.create_guid);
+	if (!NT_STATUS_IS_OK(status)) {
+		return false;
+	}
+	blob = data_blob_const(view->client_guid, PCORE_GUID_SIZE);
+	status = GUID_from_ndr_blob(&blob, &global.client_guid);
+	if (!NT_STATUS_IS_OK(status)) {
+		return false;
+	}
+	global.open_time = timeval_to_nttime(&tv);
+	global.disconnect_time = timeval_to_nttime(&tv);
+	memcpy(global.lock_sequence_array, view->lock_sequence,
+	       sizeof(global.lock_sequence_array));
+
+	status = persistent_cookie_wrap(talloc_tos(), view->persistent_id,
+					data_blob_null,
+					&global.backend_cookie);
+	if (!NT_STATUS_IS_OK(status)) {
+		return false;
+	}
+	status = smbXsrv_open_global_restore(&global);
+	data_blob_free(&global.backend_cookie);
+	if (!NT_STATUS_IS_OK(status)) {
+		DBG_WARNING("persistent open %" PRIu64 ": global record not "
+			    "restored: %s\n",
+			    view->persistent_id,
+			    nt_errstr(status));
+	}
+	return false;
+}
+
+/* ---- Conflicts with disconnected persistent opens ---- */
+
+static uint32_t persistent_map_access(uint32_t access_mask)
+{
+	if (access_mask & SEC_FLAG_MAXIMUM_ALLOWED) {
+		access_mask |= SEC_RIGHTS_FILE_ALL;
+	}
+	if (access_mask & SEC_GENERIC_ALL) {
+		access_mask |= SEC_RIGHTS_FILE_ALL;
+	}
+	if (access_mask & SEC_GENERIC_READ) {
+		access_mask |= SEC_RIGHTS_FILE_READ;
+	}
+	if (access_mask & SEC_GENERIC_WRITE) {
+		access_mask |= SEC_RIGHTS_FILE_WRITE;
+	}
+	if (access_mask & SEC_GENERIC_EXECUTE) {
+		access_mask |= SEC_RIGHTS_FILE_EXECUTE;
+	}
+	return access_mask;
+}
+
+#define PERSISTENT_DATA_ACCESS \
+	(SEC_FILE_READ_DATA | SEC_FILE_WRITE_DATA | SEC_FILE_APPEND_DATA | \
+	 SEC_FILE_EXECUTE | SEC_STD_DELETE)
+
+/* [MS-FSA] 2.1.5.1.2: does an open with (access, share) meet the other? */
+static bool persistent_share_conflict(uint32_t access1, uint32_t share1,
+				      uint32_t access2, uint32_t share2)
+{
+	if ((access2 & (SEC_FILE_WRITE_DATA | SEC_FILE_APPEND_DATA)) &&
+	    !(share1 & FILE_SHARE_WRITE))
+	{
+		return true;
+	}
+	if ((access2 & (SEC_FILE_READ_DATA | SEC_FILE_EXECUTE)) &&
+	    !(share1 & FILE_SHARE_READ))
+	{
+		return true;
+	}
+	if ((access2 & SEC_STD_DELETE) && !(share1 & FILE_SHARE_DELETE)) {
+		return true;
+	}
+	return false;
+}
+
+struct persistent_open_conflict_state {
+	const char *share_name;
+	const char *path;
+	uint32_t access_mask;
+	uint32_t share_access;
+	uint32_t create_disposition;
+	const uint8_t *client_guid; /* NULL: internal open */
+	const struct smb2_lease *lease;
+	uint64_t holder;
+	NTSTATUS status;
+};
+
+static bool persistent_open_conflict_fn(const struct pcore_open *view,
+					void *private_data)
+{
+	struct persistent_open_conflict_state *state = private_data;
+	bool overwrite;
+
+	if (strcmp(view->share_name, state->share_name) != 0 ||
+	    strcmp(view->path, state->path) != 0)
+	{
+		return false;
+	}
+
+	if (state->lease != NULL && view->lease_version != 0 &&
+	    state->client_guid != NULL &&
+	    memcmp(view->client_guid, state->client_guid,
+		   PCORE_GUID_SIZE) == 0)
+	{
+		uint8_t key[PCORE_GUID_SIZE];
+
+		persistent_lease_key_bytes(&state->lease->lease_key, key);
+		if (memcmp(key, view->lease_key, PCORE_GUID_SIZE) == 0) {
+			/* the owner's own lease: no conflict */
+			return false;
+		}
+	}
+
+	if (!(state->access_mask & PERSISTENT_DATA_ACCESS)) {
+		/* attribute-only opens break nothing */
+		return false;
+	}
+
+	/*
+	 * The disconnected open still holds its share mode: a sharing
+	 * violation as for a connected open ([MS-FSA] 2.1.5.1.2).
+	 */
+	if (persistent_share_conflict(view->access_mask, view->share_access,
+				      state->access_mask,
+				      state->share_access) ||
+	    persistent_share_conflict(state->access_mask,
+				      state->share_access,
+				      view->access_mask, view->share_access))
+	{
+		state->holder = view->persistent_id;
+		state->status = NT_STATUS_SHARING_VIOLATION;
+		return true;
+	}
+
+	/*
+	 * Otherwise the open would have to break the holder's caching,
+	 * and the break cannot be delivered to a disconnected client:
+	 * write caching (lease W, exclusive or batch oplock) breaks on any
+	 * data open, anything cached breaks on an overwrite.
+	 */
+	overwrite = state->create_disposition == FILE_SUPERSEDE ||
+		    state->create_disposition == FILE_OVERWRITE ||
+		    state->create_disposition == FILE_OVERWRITE_IF;
+	if ((view->oplock_level == PCORE_OPLOCK_LEASE &&
+	     (view->lease_state & PCORE_LEASE_WRITE)) ||
+	    view->oplock_level == PCORE_OPLOCK_EXCLUSIVE ||
+	    view->oplock_level == PCORE_OPLOCK_BATCH ||
+	    (overwrite && view->oplock_level != PCORE_OPLOCK_NONE &&
+	     (view->oplock_level != PCORE_OPLOCK_LEASE ||
+	      view->lease_state != 0)))
+	{
+		state->holder = view->persistent_id;
+		state->status = NT_STATUS_FILE_NOT_AVAILABLE;
+		return true;
+	}
+	return false;
+}
+
+struct persistent_lock_conflict_state {
+	const char *share_name;
+	const char *path;
+	uint64_t own_id;
+	uint64_t offset;
+	uint64_t length;
+	bool exclusive;
+	uint64_t holder;
+	bool conflict;
+};
+
+static bool persistent_ranges_overlap(uint64_t o1, uint64_t l1,
+				      uint64_t o2, uint64_t l2)
+{
+	if (l1 == 0 || l2 == 0) {
+		return false;
+	}
+	/* ends are exclusive; compare without overflowing */
+	return o1 <= o2 + (l2 - 1) && o2 <= o1 + (l1 - 1);
+}
+
+static bool persistent_lock_conflict_fn(const struct pcore_open *view,
+					void *private_data)
+{
+	struct persistent_lock_conflict_state *state = private_data;
+	uint32_t i;
+
+	if (view->persistent_id == state->own_id ||
+	    strcmp(view->share_name, state->share_name) != 0 ||
+	    strcmp(view->path, state->path) != 0)
+	{
+		return false;
+	}
+	for (i = 0; i < view->num_locks; i++) {
+		const struct pcore_lock *l = &view->locks[i];
+
+		if (!state->exclusive && l->type != PCORE_LOCK_EXCLUSIVE) {
+			continue;
+		}
+		if (persistent_ranges_overlap(l->offset, l->length,
+					      state->offset, state->length))
+		{
+			state->holder = view->persistent_id;
+			state->conflict = true;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* ---- connect ---- */
 
 /*
@@ -402,6 +806,7 @@ static int persistent_connect(struct vfs_handle_struct *handle,
 	}
 
 	persistent_sweep(config->pdb);
+	persistent_scan(config->pdb, persistent_restore_global_fn, NULL);
 
 	handle->conn->persistent_handles = true;
 	DBG_NOTICE("share [%s]: continuously available, persistent handles "
@@ -436,9 +841,44 @@ static NTSTATUS persistent_create_file(
 	const struct smb2_create_blobs *in_context_blobs,
 	struct smb2_create_blobs *out_context_blobs)
 {
+	struct persistent_config *config = NULL;
 	struct smb2_create_blob *dh2q = NULL;
 	struct persistent_fsp *pfsp = NULL;
 	NTSTATUS status;
+
+	SMB_VFS_HANDLE_GET_DATA(handle, config, struct persistent_config,
+				return NT_STATUS_INTERNAL_ERROR);
+
+	if (config->pdb != NULL && !config->reopening && req != NULL &&
+	    req->xconn != NULL)
+	{
+		uint8_t client_guid[PCORE_GUID_SIZE];
+		struct persistent_open_conflict_state cstate = {
+			.share_name = config->share_name,
+			.path = smb_fname->base_name,
+			.access_mask = persistent_map_access(access_mask),
+			.share_access = share_access,
+			.create_disposition = create_disposition,
+			.client_guid = client_guid,
+			.lease = (oplock_request == LEASE_OPLOCK) ? lease :
+								     NULL,
+			.status = NT_STATUS_OK,
+		};
+
+		persistent_guid_bytes(&req->xconn->smb2.client.guid,
+				      client_guid);
+		persistent_scan(config->pdb, persistent_open_conflict_fn,
+				&cstate);
+		if (!NT_STATUS_IS_OK(cstate.status)) {
+			DBG_NOTICE("open of %s refused: disconnected "
+				   "persistent open %" PRIu64 " holds it: "
+				   "%s\n",
+				   smb_fname_str_dbg(smb_fname),
+				   cstate.holder,
+				   nt_errstr(cstate.status));
+			return cstate.status;
+		}
+	}
 
 	status = SMB_VFS_NEXT_CREATE_FILE(handle,
 					  req,
@@ -647,6 +1087,10 @@ static NTSTATUS persistent_durable_cookie(struct vfs_handle_struct *handle,
 	return NT_STATUS_OK;
 }
 
+static void persistent_update_lease(struct persistent_config *config,
+				    struct files_struct *fsp,
+				    uint64_t persistent_id);
+
 /* ---- durable_disconnect ---- */
 
 struct persistent_disconnect_state {
@@ -831,6 +1275,7 @@ static NTSTATUS persistent_durable_disconnect(struct vfs_handle_struct *handle,
 	 * The record first: if smbd's side fails below, smbd closes the
 	 * handle for real and close_fn removes the record.
 	 */
+	persistent_update_lease(config, fsp, persistent_id);
 	st = pcore_disconnect(config->pdb->table, persistent_id,
 			      persistent_now_us());
 	if (st != PCORE_OK) {
@@ -863,6 +1308,193 @@ static NTSTATUS persistent_durable_disconnect(struct vfs_handle_struct *handle,
 		 fsp_str_dbg(fsp),
 		 persistent_id);
 	return NT_STATUS_OK;
+}
+
+/* ---- reconnect of an open whose smbd died ---- */
+
+static int persistent_oplock_type(uint8_t level)
+{
+	switch (level) {
+	case PCORE_OPLOCK_LEASE:
+		return LEASE_OPLOCK;
+	case PCORE_OPLOCK_BATCH:
+		return BATCH_OPLOCK;
+	case PCORE_OPLOCK_EXCLUSIVE:
+		return EXCLUSIVE_OPLOCK;
+	case PCORE_OPLOCK_II:
+		return LEVEL_II_OPLOCK;
+	default:
+		break;
+	}
+	return NO_OPLOCK;
+}
+
+/*
+ * The smbd that served the open is gone, and with it (or with the restart)
+ * smbd's share mode entry, byte-range locks and lease of the open are
+ * stale or gone too, so the default durable reconnect has nothing to take
+ * over.  Re-create the open from the store instead: open the file again
+ * with the stored access, share mode and oplock or lease (smbd drops the
+ * stale entries of the dead process on the way), bind the new fsp to the
+ * reconnected smbXsrv_open, so that the client gets back its persistent
+ * file id, and take the stored byte-range locks again in its name.
+ */
+static NTSTATUS persistent_reopen(struct vfs_handle_struct *handle,
+				  struct persistent_config *config,
+				  struct smb_request *smb1req,
+				  struct smbXsrv_open *op,
+				  const struct pcore_open *view,
+				  TALLOC_CTX *mem_ctx,
+				  struct files_struct **result,
+				  DATA_BLOB *new_inner)
+{
+	struct connection_struct *conn = handle->conn;
+	struct files_struct *dirfsp = NULL;
+	struct files_struct *fsp = NULL;
+	struct smb_filename *smb_fname = NULL;
+	struct smbXsrv_open *tmp_op = NULL;
+	struct byte_range_lock *br_lck = NULL;
+	struct smb2_lease lease = {
+		.lease_state = view->lease_state,
+		.lease_version = view->lease_version,
+		.lease_epoch = view->lease_epoch,
+	};
+	int oplock_type = persistent_oplock_type(view->oplock_level);
+	int info = 0;
+	uint32_t i;
+	NTSTATUS status;
+
+	if (oplock_type == LEASE_OPLOCK) {
+		lease.lease_key.data[0] = BVAL(view->lease_key, 0);
+		lease.lease_key.data[1] = BVAL(view->lease_key, 8);
+	}
+
+	status = filename_convert_dirfsp(talloc_tos(),
+					 conn,
+					 view->path,
+					 0,
+					 0,
+					 &dirfsp,
+					 &smb_fname);
+	if (!NT_STATUS_IS_OK(status)) {
+		return status;
+	}
+
+	config->reopening = true;
+	status = SMB_VFS_NEXT_CREATE_FILE(
+		handle,
+		smb1req,
+		dirfsp,
+		smb_fname,
+		view->access_mask,
+		view->share_access,
+		FILE_OPEN,
+		view->create_options & ~(FILE_DELETE_ON_CLOSE |
+					 FILE_DIRECTORY_FILE),
+		0,
+		oplock_type,
+		(oplock_type == LEASE_OPLOCK) ? &lease : NULL,
+		0,
+		0,
+		NULL,
+		NULL,
+		&fsp,
+		&info,
+		NULL,
+		NULL);
+	config->reopening = false;
+	if (!NT_STATUS_IS_OK(status)) {
+		DBG_NOTICE("persistent open %" PRIu64 ": reopen of %s "
+			   "failed: %s\n",
+			   view->persistent_id,
+			   view->path,
+			   nt_errstr(status));
+		return status;
+	}
+
+	/* The client gets back its own open, not the one just made. */
+	tmp_op = fsp->op;
+	fsp->op = op;
+	op->compat = fsp;
+	fsp->fnum = op->local_id;
+	if (tmp_op != NULL) {
+		tmp_op->compat = NULL;
+		TALLOC_FREE(tmp_op);
+	}
+	smb1req->chain_fsp = fsp;
+	if (smb1req->smb2req != NULL) {
+		smb1req->smb2req->compat_chain_fsp = fsp;
+	}
+
+	status = SMB_VFS_NEXT_DURABLE_COOKIE(handle, fsp, mem_ctx, new_inner);
+	if (!NT_STATUS_IS_OK(status)) {
+		DBG_NOTICE("persistent open %" PRIu64 ": no durable cookie "
+			   "for the reopened %s: %s\n",
+			   view->persistent_id,
+			   fsp_str_dbg(fsp),
+			   nt_errstr(status));
+		goto fail;
+	}
+
+	if (view->num_locks > 0) {
+		br_lck = brl_get_locks(talloc_tos(), fsp);
+		if (br_lck == NULL) {
+			status = NT_STATUS_NO_MEMORY;
+			goto fail;
+		}
+		config->reopening = true;
+		for (i = 0; i < view->num_locks; i++) {
+			const struct pcore_lock *l = &view->locks[i];
+			struct server_id blocker = {0};
+			uint64_t blocker_smblctx = 0;
+			struct GUID req_guid = GUID_zero();
+
+			status = do_lock(br_lck,
+					 talloc_tos(),
+					 &req_guid,
+					 op->global->open_persistent_id,
+					 l->length,
+					 l->offset,
+					 (l->type == PCORE_LOCK_EXCLUSIVE) ?
+						 WRITE_LOCK : READ_LOCK,
+					 WINDOWS_LOCK,
+					 &blocker,
+					 &blocker_smblctx);
+			if (!NT_STATUS_IS_OK(status)) {
+				DBG_WARNING("persistent open %" PRIu64 ": "
+					    "lock [%" PRIu64 ", +%" PRIu64
+					    ") not taken back: %s\n",
+					    view->persistent_id,
+					    l->offset,
+					    l->length,
+					    nt_errstr(status));
+				break;
+			}
+		}
+		config->reopening = false;
+		TALLOC_FREE(br_lck);
+		if (!NT_STATUS_IS_OK(status)) {
+			data_blob_free(new_inner);
+			goto fail;
+		}
+	}
+
+	DBG_NOTICE("persistent open %" PRIu64 ": %s re-created from the store "
+		   "(%" PRIu32 " byte-range locks, lease state 0x%" PRIx32
+		   ")\n",
+		   view->persistent_id,
+		   fsp_str_dbg(fsp),
+		   view->num_locks,
+		   (fsp->oplock_type == LEASE_OPLOCK && fsp->lease != NULL) ?
+			   fsp->lease->lease.lease_state : 0);
+	*result = fsp;
+	return NT_STATUS_OK;
+
+fail:
+	op->compat = NULL;
+	fsp->op = NULL;
+	close_file_free(smb1req, &fsp, ERROR_CLOSE);
+	return status;
 }
 
 /* ---- durable_reconnect ---- */
@@ -920,6 +1552,16 @@ static NTSTATUS persistent_durable_reconnect(struct vfs_handle_struct *handle,
 		return NT_STATUS_OBJECT_NAME_NOT_FOUND;
 	}
 	pcore_record_view(stored, &view);
+	if (view.state == PCORE_STATE_CONNECTED &&
+	    !persistent_owner_alive(&view.owner))
+	{
+		/* its smbd died and nobody noticed yet */
+		st = pcore_disconnect(config->pdb->table, persistent_id,
+				      persistent_now_us());
+		if (st == PCORE_OK) {
+			view.disconnect_time_us = persistent_now_us();
+		}
+	}
 	disconnect_time_us = view.disconnect_time_us;
 
 	token = smb1req->conn->session_info->security_token;
@@ -959,11 +1601,26 @@ static NTSTATUS persistent_durable_reconnect(struct vfs_handle_struct *handle,
 		}
 		return pcore_status_to_ntstatus(st);
 	}
-	pcore_record_free(reconnected);
+	pcore_record_view(reconnected, &view);
 
-	status = SMB_VFS_NEXT_DURABLE_RECONNECT(handle, smb1req, op, inner,
-						talloc_tos(), fsp,
-						&new_inner);
+	/*
+	 * A clean disconnect left smbd's state disconnected: the default
+	 * durable reconnect takes it over.  After a kill -9 of the smbd or
+	 * a restart (the cookie then allows no reconnect, or is empty) the
+	 * open is re-created from the store.
+	 */
+	status = NT_STATUS_OBJECT_NAME_NOT_FOUND;
+	if (inner.length > 0) {
+		status = SMB_VFS_NEXT_DURABLE_RECONNECT(handle, smb1req, op,
+							inner, talloc_tos(),
+							fsp, &new_inner);
+	}
+	if (!NT_STATUS_IS_OK(status)) {
+		status = persistent_reopen(handle, config, smb1req, op, &view,
+					   talloc_tos(), fsp, &new_inner);
+	}
+	pcore_record_free(reconnected);
+	reconnected = NULL;
 	if (!NT_STATUS_IS_OK(status)) {
 		DBG_NOTICE("reconnect of persistent open %" PRIu64 ": smbd "
 			   "refused: %s\n",
@@ -1176,6 +1833,159 @@ static ssize_t persistent_pwrite_recv(struct tevent_req *req,
 	return state->ret;
 }
 
+/* ---- byte-range locks: conflicts and the record's lock list ---- */
+
+static uint64_t persistent_fsp_id(struct vfs_handle_struct *handle,
+				  struct files_struct *fsp)
+{
+	struct persistent_fsp *pfsp = VFS_FETCH_FSP_EXTENSION(handle, fsp);
+
+	if (pfsp == NULL || !pfsp->persistent) {
+		return 0;
+	}
+	return pfsp->persistent_id;
+}
+
+/* The lease may have been broken since the grant: keep the record current. */
+static void persistent_update_lease(struct persistent_config *config,
+				    struct files_struct *fsp,
+				    uint64_t persistent_id)
+{
+	struct pcore_record *rec = NULL;
+	struct pcore_open view;
+	uint32_t state = 0;
+	uint16_t epoch = 0;
+	pcore_status st;
+
+	if (fsp->oplock_type == LEASE_OPLOCK && fsp->lease != NULL) {
+		state = fsp->lease->lease.lease_state;
+		epoch = fsp->lease->lease.lease_epoch;
+	}
+	st = pcore_fetch(config->pdb->table, persistent_id, &rec);
+	if (st != PCORE_OK) {
+		return;
+	}
+	pcore_record_view(rec, &view);
+	if (view.oplock_level != persistent_oplock_level(fsp) ||
+	    view.lease_state != state || view.lease_epoch != epoch)
+	{
+		st = pcore_update_lease(config->pdb->table, persistent_id,
+					persistent_oplock_level(fsp), state,
+					epoch);
+		if (st != PCORE_OK) {
+			DBG_WARNING("persistent open %" PRIu64 ": lease "
+				    "state not stored: %s\n",
+				    persistent_id,
+				    pcore_table_last_error(
+					    config->pdb->table));
+		}
+	}
+	pcore_record_free(rec);
+}
+
+static NTSTATUS persistent_brl_lock_windows(struct vfs_handle_struct *handle,
+					    struct byte_range_lock *br_lck,
+					    struct lock_struct *plock)
+{
+	struct persistent_config *config = NULL;
+	struct files_struct *fsp = brl_fsp(br_lck);
+	uint64_t own_id;
+	NTSTATUS status;
+
+	SMB_VFS_HANDLE_GET_DATA(handle, config, struct persistent_config,
+				return NT_STATUS_INTERNAL_ERROR);
+
+	if (config->pdb == NULL || config->reopening) {
+		return SMB_VFS_NEXT_BRL_LOCK_WINDOWS(handle, br_lck, plock);
+	}
+
+	own_id = persistent_fsp_id(handle, fsp);
+	{
+		struct persistent_lock_conflict_state cstate = {
+			.share_name = config->share_name,
+			.path = fsp->fsp_name->base_name,
+			.own_id = own_id,
+			.offset = plock->start,
+			.length = plock->size,
+			.exclusive = plock->lock_type == WRITE_LOCK,
+		};
+
+		/*
+		 * Byte-range locks of a disconnected persistent open: smbd
+		 * drops them once their process is gone, the store keeps
+		 * them.
+		 */
+		persistent_scan(config->pdb, persistent_lock_conflict_fn,
+				&cstate);
+		if (cstate.conflict) {
+			DBG_NOTICE("%s: lock [%" PRIu64 ", +%" PRIu64 ") "
+				   "refused: disconnected persistent open "
+				   "%" PRIu64 " holds it\n",
+				   fsp_str_dbg(fsp),
+				   (uint64_t)plock->start,
+				   (uint64_t)plock->size,
+				   cstate.holder);
+			plock->context.smblctx = cstate.holder;
+			return NT_STATUS_LOCK_NOT_GRANTED;
+		}
+	}
+
+	status = SMB_VFS_NEXT_BRL_LOCK_WINDOWS(handle, br_lck, plock);
+	if (NT_STATUS_IS_OK(status) && own_id != 0) {
+		struct pcore_lock lock = {
+			.offset = plock->start,
+			.length = plock->size,
+			.type = (plock->lock_type == WRITE_LOCK) ?
+				PCORE_LOCK_EXCLUSIVE : PCORE_LOCK_SHARED,
+		};
+		pcore_status st;
+
+		st = pcore_lock_add(config->pdb->table, own_id, &lock, 0);
+		if (st != PCORE_OK) {
+			DBG_ERR("%s: lock of persistent open %" PRIu64 " not "
+				"stored: %s\n",
+				fsp_str_dbg(fsp),
+				own_id,
+				pcore_table_last_error(config->pdb->table));
+		}
+		persistent_update_lease(config, fsp, own_id);
+	}
+	return status;
+}
+
+static bool persistent_brl_unlock_windows(struct vfs_handle_struct *handle,
+					  struct byte_range_lock *br_lck,
+					  const struct lock_struct *plock)
+{
+	struct persistent_config *config = NULL;
+	struct files_struct *fsp = brl_fsp(br_lck);
+	uint64_t own_id;
+	pcore_status st;
+	bool ok;
+
+	SMB_VFS_HANDLE_GET_DATA(handle, config, struct persistent_config,
+				return false);
+
+	ok = SMB_VFS_NEXT_BRL_UNLOCK_WINDOWS(handle, br_lck, plock);
+	if (!ok || config->pdb == NULL || config->reopening) {
+		return ok;
+	}
+	own_id = persistent_fsp_id(handle, fsp);
+	if (own_id == 0) {
+		return ok;
+	}
+	st = pcore_lock_remove(config->pdb->table, own_id, plock->start,
+			       plock->size, 0);
+	if (st != PCORE_OK && st != PCORE_LOCK_NOT_FOUND) {
+		DBG_ERR("%s: unlock of persistent open %" PRIu64 " not "
+			"stored: %s\n",
+			fsp_str_dbg(fsp),
+			own_id,
+			pcore_table_last_error(config->pdb->table));
+	}
+	return ok;
+}
+
 static struct vfs_fn_pointers vfs_persistent_fns = {
 	.connect_fn = persistent_connect,
 	.create_file_fn = persistent_create_file,
@@ -1186,6 +1996,8 @@ static struct vfs_fn_pointers vfs_persistent_fns = {
 	.durable_cookie_fn = persistent_durable_cookie,
 	.durable_disconnect_fn = persistent_durable_disconnect,
 	.durable_reconnect_fn = persistent_durable_reconnect,
+	.brl_lock_windows_fn = persistent_brl_lock_windows,
+	.brl_unlock_windows_fn = persistent_brl_unlock_windows,
 };
 
 static_decl_vfs;

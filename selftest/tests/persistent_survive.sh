@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# A persistent open survives kill -9 of the smbd serving it and a full smbd
+# restart, on a vfs_persistent share, with the project's scripted client
+# (smbclient3/persistent_driver.cc: its own SMB3 connections, one client
+# GUID per client):
+#   client A: persistent DH2Q (timeout 60 s), lease RWH, share mode READ,
+#   writes, locks [0,100) exclusively;  then kill -9 of A's smbd (or a stop
+#   of every smbd and a start: the volatile TDBs come back empty);
+#   while A is disconnected, client B (another client GUID and session):
+#   - an open for write            -> STATUS_SHARING_VIOLATION
+#   - an open for read (no share-mode conflict, but A's write caching
+#     would have to be broken, which cannot be delivered)
+#                                  -> STATUS_FILE_NOT_AVAILABLE
+#   - an attribute-only open       -> granted; its lock on [0,10) is refused
+#     (LOCK_NOT_GRANTED / FILE_LOCK_CONFLICT), a lock on [200,210) is not;
+#   A reconnects with DH2C: same persistent file id, lease RWH, data intact,
+#   B's lock on [0,10) still refused, A's unlock works, then B's lock works.
+#   Expiry: A's open with timeout 3 s, kill -9, B refused a lock in the
+#   window; after 5 s B gets the lock and a write open, the record is gone.
+# The kill -9 scenario also runs on a share without the module that only
+# forces the CA bit ("smb3 share cap:CONTINUOUS AVAILABILITY = yes"): stock
+# smbd must fail it (the test passes only if it does).
+set -uo pipefail
+. "$SAMBA_CA_TOP/selftest/lib/smbd.sh"
+. "$SAMBA_CA_TOP/selftest/tests/persistent_common.sh"
+
+addr=127.0.0.25
+dir=$(mktemp -d /var/tmp/samba-ca-psurv.XXXXXX)
+drv="$SAMBA_TREE/bin/sca_persistent_driver"
+cleanup() {
+	if [ -n "${D_PID:-}" ]; then
+		kill "$D_PID" 2>/dev/null
+	fi
+	smbd_stop "$dir"
+	echo "logs kept in $dir"
+}
+trap cleanup EXIT
+fail=0
+
+if [ ! -x "$drv" ]; then
+	echo "FAIL: $drv missing"
+	exit 1
+fi
+
+pst_setup "$dir" "$addr" "	log level = 1 vfs:5
+	smb3 global cap:PERSISTENT HANDLES = yes" "	posix locking = no" || exit 1
+mkdir -p "$dir/stock"
+chmod 777 "$dir/stock"
+cat >>"$dir/smb.conf" <<CONF
+
+[stock]
+	path = $dir/stock
+	read only = no
+	posix locking = no
+	smb3 share cap:CONTINUOUS AVAILABILITY = yes
+CONF
+smbd_start "$dir" "$addr" || exit 1
+store="$dir/state/persistent.tdb"
+creds="$SCA_USER%$SCA_PASS"
+
+coproc D { "$drv" 2>&1; }
+D_PID=$D_PID
+reply=
+# send CMD...: one command to the driver, its answer in $reply
+send() {
+	echo "$*" >&"${D[1]}"
+	reply=
+	IFS= read -r -t 60 reply <&"${D[0]}"
+	echo "    > $* : $reply"
+}
+
+nfail=0
+# check WHAT PATTERN: the last reply matches the extended regex PATTERN
+check() {
+	if [[ "$reply" =~ $2 ]]; then
+		echo "  ok: $1"
+	else
+		echo "  NOT OK: $1 (expected /$2/)"
+		nfail=$((nfail + 1))
+	fi
+}
+
+serving_pid() {
+	"$SAMBA_BIN/smbstatus" -s "$dir/smb.conf" -p 2>/dev/null |
+		awk '$1 ~ /^[0-9]+$/ { print $1 }' | sort -u
+}
+
+store_ids() {
+	PYTHONPATH="$SAMBA_TREE/bin/python" /usr/bin/python3 -c '
+import sys, tdb
+db = tdb.open(sys.argv[1])
+for k in db.keys():
+    if k.startswith(b"PH/open/"):
+        print(int(k[8:].decode(), 16))' "$store" 2>/dev/null
+}
+
+RW=0x12019f
+READ=0x120089
+ATTR=0x80
+
+# scenario SHARE EVENT NAME: EVENT kill (kill -9 of A's smbd) or restart
+scenario() {
+	local share=$1 event=$2 name=$3 pids
+	nfail=0
+	echo "== [$share] $event: $name"
+	send connect a "//$addr/$share" "$creds"
+	send open a "$name" $RW 1 60000 RWH 1
+	check "A: persistent open granted with lease RWH" \
+		"^OK .*persistent=1 .*lease=RWH"
+	send write a 0 "payload-$event"
+	send lock a 0 100
+	check "A: lock [0,100)" "^OK"
+	pids=$(serving_pid)
+	if [ "$event" = kill ]; then
+		echo "  kill -9 of the smbd serving A: $pids"
+		[ -n "$pids" ] && kill -KILL $pids
+		sleep 1
+	else
+		echo "  stopping every smbd, starting again"
+		smbd_stop "$dir"
+		smbd_start "$dir" "$addr" || { nfail=$((nfail + 1)); return; }
+	fi
+	send connect b "//$addr/$share" "$creds"
+	send plain b "$name" $RW 7
+	check "B: open for write refused: SHARING_VIOLATION" "^ERR 0xc0000043"
+	send plain b "$name" $READ 7
+	check "B: open for read refused: FILE_NOT_AVAILABLE (A's write lease)" \
+		"^ERR 0xc0000467"
+	send plain b "$name" $ATTR 7
+	check "B: attribute-only open granted" "^OK"
+	send lock b 0 10
+	check "B: lock [0,10) refused" "^ERR 0xc000005[45]"
+	send lock b 200 10
+	check "B: lock [200,210) granted (locks work on B's handle)" "^OK"
+	send unlock b 200 10
+	send reconnect a
+	check "A: DH2C reconnect, same file id, lease RWH" \
+		"^OK .*same=yes lease=RWH"
+	send read a 0 $((8 + ${#event}))
+	check "A: data intact" "^OK payload-$event\$"
+	send lock b 0 10
+	check "B: lock [0,10) still refused after A's reconnect" \
+		"^ERR 0xc000005[45]"
+	send unlock a 0 100
+	check "A: unlock of its lock [0,100) taken back" "^OK"
+	send lock b 0 10
+	check "B: lock [0,10) granted after A's unlock" "^OK"
+	send unlock b 0 10
+	send close b
+	send close a
+	check "A: close" "^OK"
+	# B's connection ends, so that only A's smbd serves a client next
+	send drop b
+	sleep 0.5
+}
+
+scenario ca kill f-kill.dat
+ca_kill=$nfail
+scenario ca restart f-restart.dat
+ca_restart=$nfail
+
+echo "== [ca] expiry"
+nfail=0
+send connect a "//$addr/ca" "$creds"
+send open a f-exp.dat $RW 7 3000 RH 1
+check "A: persistent open, timeout 3000 ms" "^OK .*persistent=1 timeout=3000"
+send lock a 0 100
+id=$(store_ids | head -1)
+pids=$(serving_pid)
+echo "  record $id; kill -9 of $pids"
+[ -n "$pids" ] && kill -KILL $pids
+sleep 1
+send connect b "//$addr/ca" "$creds"
+send plain b f-exp.dat $RW 7
+send lock b 0 10
+check "B: lock [0,10) refused in the window" "^ERR 0xc000005[45]"
+send close b
+sleep 5
+send plain b f-exp.dat $RW 0
+check "B: exclusive open for write granted after expiry" "^OK"
+send lock b 0 10
+check "B: lock [0,10) granted after expiry" "^OK"
+send close b
+if [ -n "$id" ] && ! store_ids | grep -qx "$id"; then
+	echo "  ok: record $id removed from the store"
+else
+	echo "  NOT OK: record ${id:-?} still in the store"
+	nfail=$((nfail + 1))
+fi
+ca_expiry=$nfail
+
+scenario stock kill s-kill.dat
+stock_kill=$nfail
+send quit
+
+echo "== summary"
+echo "  [ca] kill -9: $ca_kill checks not met"
+echo "  [ca] restart: $ca_restart checks not met"
+echo "  [ca] expiry: $ca_expiry checks not met"
+echo "  [stock] kill -9 (CA bit forced, no module): $stock_kill checks not met"
+[ "$ca_kill" -eq 0 ] || fail=1
+[ "$ca_restart" -eq 0 ] || fail=1
+[ "$ca_expiry" -eq 0 ] || fail=1
+if [ "$stock_kill" -eq 0 ]; then
+	echo "FAIL: stock smbd passed the kill -9 scenario: the test proves nothing"
+	fail=1
+else
+	echo "  as expected, stock smbd does not keep the open"
+fi
+if grep -q "PANIC\|INTERNAL ERROR" "$dir/log.smbd"; then
+	echo "FAIL: smbd panicked:"
+	grep -m3 "PANIC\|INTERNAL ERROR" "$dir/log.smbd"
+	fail=1
+fi
+[ $fail -eq 0 ] && echo "PASS" || echo "FAILED"
+exit $fail

@@ -1,0 +1,252 @@
+// sca_persistent_driver: a scripted SMB3 client for the persistent-handle
+// tests.  Reads one command per line on stdin and answers each with one
+// line on stdout, "OK ..." or "ERR 0x<NTSTATUS> <message>", so that a shell
+// test can drive several clients (each its own connection, session and
+// client GUID) through a server crash and restart.
+//
+//   connect C //HOST/SHARE USER%PASS   new client C (own client GUID)
+//   open C NAME ACCESS SHARE TIMEOUT_MS LEASE PERSISTENT
+//        persistent/durable v2 create (LEASE: RWH, RH, R or - for none,
+//        then a batch oplock); C remembers the handle
+//   plain C NAME ACCESS SHARE          create without contexts
+//   lock C OFF LEN | slock C OFF LEN | unlock C OFF LEN
+//   write C OFF TEXT | read C OFF LEN | close C | drop C
+//   reconnect C                         new connection (same client GUID),
+//        DH2C of the remembered handle with its lease key
+//   quit
+#include <openssl/rand.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "client.h"
+
+using namespace samba_ca::smbclient3;
+
+namespace {
+
+struct Handle {
+  std::unique_ptr<Smb2Client> client;
+  FileId fid;
+  bool open = false;
+  uint8_t create_guid[16] = {};
+  uint8_t lease_key[16] = {};
+  uint32_t lease_state = 0;
+  bool persistent = false;
+  std::string name;
+  uint32_t access = 0;
+  uint32_t share = 0;
+};
+
+std::map<std::string, Handle> clients;
+
+void Err(const Status& s) {
+  printf("ERR 0x%08x %s\n", s.ntstatus(), s.ToString().c_str());
+}
+
+std::string LeaseName(uint32_t st) {
+  std::string r;
+  if (st & kLeaseRead) r += "R";
+  if (st & kLeaseWrite) r += "W";
+  if (st & kLeaseHandle) r += "H";
+  return r.empty() ? "-" : r;
+}
+
+uint32_t ParseLease(const std::string& s) {
+  uint32_t st = 0;
+  for (char ch : s) {
+    if (ch == 'R') st |= kLeaseRead;
+    if (ch == 'W') st |= kLeaseWrite;
+    if (ch == 'H') st |= kLeaseHandle;
+  }
+  return st;
+}
+
+void Run(const std::vector<std::string>& w) {
+  const std::string& cmd = w[0];
+  if (cmd == "connect" && w.size() == 4) {
+    ClientOptions o;
+    std::string unc = w[2].substr(2);
+    size_t slash = unc.find('/');
+    o.host = unc.substr(0, slash);
+    o.share = unc.substr(slash + 1);
+    size_t pct = w[3].find('%');
+    o.credentials.user = w[3].substr(0, pct);
+    o.credentials.password = w[3].substr(pct + 1);
+    o.dialects = {kDialect311};
+    o.timeout_ms = 20000;
+    Handle& h = clients[w[1]];
+    h = Handle();
+    h.client.reset(new Smb2Client(o));
+    Status s = h.client->Connect();
+    if (!s.ok()) return Err(s);
+    printf("OK share capabilities 0x%08x\n",
+           h.client->info().tree.capabilities);
+    return;
+  }
+  if (w.size() < 2 || clients.count(w[1]) == 0) {
+    printf("ERR 0xffffffff usage or unknown client\n");
+    return;
+  }
+  Handle& h = clients[w[1]];
+  Smb2Client* c = h.client.get();
+  if (cmd == "open" && w.size() == 8) {
+    CreateRequest req;
+    req.name = w[2];
+    req.desired_access = strtoul(w[3].c_str(), nullptr, 0);
+    req.share_access = strtoul(w[4].c_str(), nullptr, 0);
+    req.create_disposition = kDispositionOpenIf;
+    RAND_bytes(h.create_guid, 16);
+    RAND_bytes(h.lease_key, 16);
+    DurableV2Request d;
+    d.timeout_ms = strtoul(w[5].c_str(), nullptr, 0);
+    d.flags = (w[7] == "1") ? kDhandleFlagPersistent : 0;
+    memcpy(d.create_guid, h.create_guid, 16);
+    req.contexts.push_back(MakeDh2q(d));
+    h.lease_state = ParseLease(w[6]);
+    if (w[6] == "-") {
+      req.oplock_level = kOplockBatch;
+    } else {
+      LeaseV2 l;
+      memcpy(l.key, h.lease_key, 16);
+      l.state = h.lease_state;
+      req.oplock_level = kOplockLease;
+      req.contexts.push_back(MakeLeaseV2(l));
+    }
+    OpenResult r;
+    Status s = c->Create(req, &r);
+    if (!s.ok()) return Err(s);
+    h.fid = r.response.file_id;
+    h.open = true;
+    h.persistent = r.persistent;
+    h.name = w[2];
+    h.access = req.desired_access;
+    h.share = req.share_access;
+    printf("OK fid=%llu durable=%d persistent=%d timeout=%u lease=%s "
+           "oplock=0x%02x\n",
+           static_cast<unsigned long long>(h.fid.persistent), r.durable,
+           r.persistent, r.durable_timeout_ms,
+           r.lease_granted ? LeaseName(r.lease_state).c_str() : "none",
+           r.response.oplock_level);
+    return;
+  }
+  if (cmd == "plain" && w.size() == 5) {
+    CreateRequest req;
+    req.name = w[2];
+    req.desired_access = strtoul(w[3].c_str(), nullptr, 0);
+    req.share_access = strtoul(w[4].c_str(), nullptr, 0);
+    req.create_disposition = kDispositionOpenIf;
+    OpenResult r;
+    Status s = c->Create(req, &r);
+    if (!s.ok()) return Err(s);
+    h.fid = r.response.file_id;
+    h.open = true;
+    printf("OK fid=%llu\n", static_cast<unsigned long long>(h.fid.persistent));
+    return;
+  }
+  if ((cmd == "lock" || cmd == "slock" || cmd == "unlock") && w.size() == 4) {
+    LockElement l;
+    l.offset = strtoull(w[2].c_str(), nullptr, 0);
+    l.length = strtoull(w[3].c_str(), nullptr, 0);
+    if (cmd == "unlock") {
+      l.flags = kLockUnlock;
+    } else {
+      l.flags = ((cmd == "lock") ? kLockExclusive : kLockShared) |
+                kLockFailImmediately;
+    }
+    Status s = c->Lock(h.fid, {l});
+    if (!s.ok()) return Err(s);
+    printf("OK\n");
+    return;
+  }
+  if (cmd == "write" && w.size() == 4) {
+    uint32_t n = 0;
+    Status s = c->Write(h.fid, strtoull(w[2].c_str(), nullptr, 0),
+                        reinterpret_cast<const uint8_t*>(w[3].data()),
+                        static_cast<uint32_t>(w[3].size()), &n);
+    if (!s.ok()) return Err(s);
+    printf("OK %u\n", n);
+    return;
+  }
+  if (cmd == "read" && w.size() == 4) {
+    Bytes data;
+    Status s = c->Read(h.fid, strtoull(w[2].c_str(), nullptr, 0),
+                       strtoul(w[3].c_str(), nullptr, 0), &data);
+    if (!s.ok()) return Err(s);
+    printf("OK %s\n", std::string(data.begin(), data.end()).c_str());
+    return;
+  }
+  if (cmd == "close") {
+    Status s = c->Close(h.fid);
+    if (!s.ok()) return Err(s);
+    h.open = false;
+    printf("OK\n");
+    return;
+  }
+  if (cmd == "drop") {
+    c->DropConnection();
+    printf("OK\n");
+    return;
+  }
+  if (cmd == "reconnect") {
+    c->DropConnection();
+    Status s = c->Reconnect();
+    if (!s.ok()) return Err(s);
+    CreateRequest req;
+    req.name = h.name;
+    req.desired_access = h.access;
+    req.share_access = h.share;
+    req.create_disposition = kDispositionOpen;
+    DurableV2Reconnect rc;
+    rc.file_id = h.fid;
+    memcpy(rc.create_guid, h.create_guid, 16);
+    rc.flags = h.persistent ? kDhandleFlagPersistent : 0;
+    req.contexts.push_back(MakeDh2c(rc));
+    if (h.lease_state != 0) {
+      LeaseV2 l;
+      memcpy(l.key, h.lease_key, 16);
+      l.state = h.lease_state;
+      req.oplock_level = kOplockLease;
+      req.contexts.push_back(MakeLeaseV2(l));
+    } else {
+      req.oplock_level = kOplockBatch;
+    }
+    OpenResult r;
+    s = c->Create(req, &r);
+    if (!s.ok()) return Err(s);
+    bool same = r.response.file_id.persistent == h.fid.persistent;
+    h.fid = r.response.file_id;
+    printf("OK fid=%llu same=%s lease=%s oplock=0x%02x\n",
+           static_cast<unsigned long long>(h.fid.persistent),
+           same ? "yes" : "no",
+           r.lease_granted ? LeaseName(r.lease_state).c_str() : "none",
+           r.response.oplock_level);
+    return;
+  }
+  printf("ERR 0xffffffff unknown command %s\n", cmd.c_str());
+}
+
+}  // namespace
+
+int main() {
+  std::string line;
+  setvbuf(stdout, nullptr, _IOLBF, 0);
+  while (std::getline(std::cin, line)) {
+    std::istringstream in(line);
+    std::vector<std::string> w;
+    std::string word;
+    while (in >> word) w.push_back(word);
+    if (w.empty()) continue;
+    if (w[0] == "quit") break;
+    Run(w);
+    fflush(stdout);
+  }
+  return 0;
+}
