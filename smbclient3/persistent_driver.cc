@@ -13,9 +13,17 @@
 //   write C OFF TEXT | read C OFF LEN | close C | drop C
 //   reconnect C                         new connection (same client GUID),
 //        DH2C of the remembered handle with its lease key
+//   bench_create C NAME N PERSISTENT   N x (create with DH2Q + lease RWH,
+//        close); prints the rate
+//   bench_lock C N                      N x (lock, unlock) on C's handle
+//   bench_write C NAME MIB PERSISTENT   sequential write of MIB MiB on a
+//        handle opened with FILE_WRITE_THROUGH (+ DH2Q, lease RWH)
 //   quit
 #include <openssl/rand.h>
 
+#include <chrono>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -228,6 +236,96 @@ void Run(const std::vector<std::string>& w) {
            same ? "yes" : "no",
            r.lease_granted ? LeaseName(r.lease_state).c_str() : "none",
            r.response.oplock_level);
+    return;
+  }
+  if (cmd == "bench_create" && w.size() == 5) {
+    int n = atoi(w[3].c_str());
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; i++) {
+      CreateRequest req;
+      req.name = w[2];
+      DurableV2Request d;
+      d.flags = (w[4] == "1") ? kDhandleFlagPersistent : 0;
+      RAND_bytes(d.create_guid, 16);
+      req.contexts.push_back(MakeDh2q(d));
+      LeaseV2 l;
+      RAND_bytes(l.key, 16);
+      l.state = kLeaseRead | kLeaseWrite | kLeaseHandle;
+      req.oplock_level = kOplockLease;
+      req.contexts.push_back(MakeLeaseV2(l));
+      OpenResult r;
+      Status s = c->Create(req, &r);
+      if (!s.ok()) return Err(s);
+      if (r.persistent != (w[4] == "1") || !r.durable) {
+        printf("ERR 0xffffffff not granted as asked\n");
+        return;
+      }
+      s = c->Close(r.response.file_id);
+      if (!s.ok()) return Err(s);
+    }
+    double secs = std::chrono::duration<double>(
+                      std::chrono::steady_clock::now() - t0).count();
+    printf("OK %d create+close in %.3f s: %.1f/s\n", n, secs, n / secs);
+    return;
+  }
+  if (cmd == "bench_lock" && w.size() == 3) {
+    int n = atoi(w[2].c_str());
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; i++) {
+      LockElement l;
+      l.offset = 0;
+      l.length = 10;
+      l.flags = kLockExclusive | kLockFailImmediately;
+      Status s = c->Lock(h.fid, {l});
+      if (!s.ok()) return Err(s);
+      l.flags = kLockUnlock;
+      s = c->Lock(h.fid, {l});
+      if (!s.ok()) return Err(s);
+    }
+    double secs = std::chrono::duration<double>(
+                      std::chrono::steady_clock::now() - t0).count();
+    printf("OK %d lock+unlock in %.3f s: %.1f/s\n", n, secs, n / secs);
+    return;
+  }
+  if (cmd == "bench_write" && w.size() == 5) {
+    uint64_t total = strtoull(w[3].c_str(), nullptr, 0) << 20;
+    CreateRequest req;
+    req.name = w[2];
+    req.create_disposition = kDispositionOverwriteIf;
+    req.create_options |= 0x00000002;  // FILE_WRITE_THROUGH
+    DurableV2Request d;
+    d.flags = (w[4] == "1") ? kDhandleFlagPersistent : 0;
+    RAND_bytes(d.create_guid, 16);
+    req.contexts.push_back(MakeDh2q(d));
+    LeaseV2 l;
+    RAND_bytes(l.key, 16);
+    l.state = kLeaseRead | kLeaseWrite | kLeaseHandle;
+    req.oplock_level = kOplockLease;
+    req.contexts.push_back(MakeLeaseV2(l));
+    OpenResult r;
+    Status s = c->Create(req, &r);
+    if (!s.ok()) return Err(s);
+    uint32_t chunk = std::min<uint32_t>(c->max_io_size(), 1u << 20);
+    Bytes buf(chunk, 0x5a);
+    auto t0 = std::chrono::steady_clock::now();
+    for (uint64_t off = 0; off < total;) {
+      uint32_t n = 0;
+      s = c->Write(r.response.file_id, off, buf.data(), chunk, &n);
+      if (!s.ok()) return Err(s);
+      if (n == 0) {
+        printf("ERR 0xffffffff short write\n");
+        return;
+      }
+      off += n;
+    }
+    double secs = std::chrono::duration<double>(
+                      std::chrono::steady_clock::now() - t0).count();
+    s = c->Close(r.response.file_id);
+    if (!s.ok()) return Err(s);
+    printf("OK %llu MiB in %.3f s: %.1f MiB/s (persistent=%d, %u-byte "
+           "writes)\n",
+           static_cast<unsigned long long>(total >> 20), secs,
+           (total >> 20) / secs, r.persistent, chunk);
     return;
   }
   printf("ERR 0xffffffff unknown command %s\n", cmd.c_str());
