@@ -92,8 +92,9 @@ if [ "$do_up" = 1 ]; then
 	"$CLUSTER" up --nodes 3 || die "cluster up failed"
 fi
 eval "$("$CLUSTER" env)"
-# shellcheck disable=SC1091
-. "$TOP/.build/samba.env"
+# the build the cluster runs (recorded by cluster.sh up)
+# shellcheck disable=SC1090
+. "$SAMBA_CA_BUILD_ENV"
 read -ra ips <<<"$SAMBA_CA_PUBLIC_IPS"
 ip=${ips[0]}
 raw=$SAMBA_CA_RUN/torture
