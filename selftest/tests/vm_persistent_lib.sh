@@ -1,0 +1,236 @@
+# shellcheck shell=bash
+# Shared by the vm_persistent_*.sh tests (sourced, not a test itself): the
+# kernel client in the VM against the built smbd with vfs_persistent, and
+# the same build without it (the "stock" configuration).
+#
+# Source after selftest/vm/smbd-lib.sh and smbd_lib_init.  Then:
+#
+#   vp_config MODE [TIMEOUT]  rewrite $tmp/smb.conf for MODE:
+#       persistent  [global] smb3 global cap:PERSISTENT HANDLES = yes,
+#                   [share] and [short] with vfs objects = persistent
+#                   ([share]: persistent:timeout TIMEOUT, default 30 s;
+#                   [short]: 5 s), store $tmp/state/persistent.tdb
+#       stock       no module, no global cap; both shares only announce CA
+#                   (smb3 share cap:CONTINUOUS AVAILABILITY = yes)
+#     Both: log level 1 vfs:5, smbd listening on 127.0.0.1 (the VM's way
+#     in: qemu's alias 198.18.200.2 is the namespace's 127.0.0.1) and on
+#     127.0.0.41 (the second client's address), and server TCP keepalive /
+#     user timeout of about 3 s so that smbd notices a cut link.
+#   vp_store_records        number of open records in the store (tdbdump)
+#   vp_log_count REGEX      lines of the smbd log matching REGEX
+#   vp_block / vp_unblock   drop / pass the VM's traffic (127.0.0.1:445
+#                           inside the namespace; 127.0.0.41 is untouched)
+#   vp_vm_smbd_pids         smbd processes serving a connection from
+#                           127.0.0.1 (the VM through qemu)
+#   vp_second_lock FILE [SHARE]   the second client (sca_smbclient, at
+#                           127.0.0.41) tries an exclusive lock on
+#                           [0, 4096) of FILE: prints granted / refused
+#                           (STATUS) / error (...)
+#   vp_second_open FILE [SHARE]   the second client opens FILE for
+#                           read+write with no sharing (Python libsmb):
+#                           prints granted / refused (STATUS) / error
+#   vp_smbstatus OPT        the build's smbstatus OPT
+#   vp_brl_has FILE         0 when smbstatus -B lists a byte-range lock on FILE
+
+vp_addr2=127.0.0.41
+vp_store=
+vp_mode=
+
+vp_config() {
+	local mode=$1 timeout=${2:-30}
+	vp_mode=$mode
+	vp_store=$tmp/state/persistent.tdb
+	mkdir -p "$tmp/share2"
+	chown "$user" "$tmp/share2"
+	# [global] additions go right after the [global] line; the share
+	# sections are rewritten from scratch.
+	sed -i '/^\[share\]/,$d' "$tmp/smb.conf"
+	sed -i -e '/^\t# vp_config/,/^\t# vp_config end/d' "$tmp/smb.conf"
+	sed -i -e 's/^[[:space:]]*log level = .*/\tlog level = 1 vfs:5/' "$tmp/smb.conf"
+	# the second address, on the namespace's lo ("interfaces = lo" binds
+	# every address of lo)
+	[ -n "$ns" ] || fail "vp_config needs the test's network namespace"
+	inns ip addr show dev lo | grep -q " $vp_addr2/" ||
+		inns ip addr add "$vp_addr2/8" dev lo
+	{
+		echo '	# vp_config'
+		echo '	socket options = TCP_NODELAY SO_KEEPALIVE TCP_KEEPIDLE=1 TCP_KEEPINTVL=1 TCP_KEEPCNT=2 TCP_USER_TIMEOUT=3000'
+		[ "$mode" = persistent ] && echo '	smb3 global cap:PERSISTENT HANDLES = yes'
+		echo '	# vp_config end'
+	} >"$tmp/global.add"
+	sed -i "/^\[global\]/r $tmp/global.add" "$tmp/smb.conf"
+	local sect
+	for sect in share short; do
+		local path=$tmp/share t=$timeout
+		[ "$sect" = short ] && path=$tmp/share2 t=5
+		{
+			echo
+			echo "[$sect]"
+			echo "	path = $path"
+			echo "	read only = no"
+			echo "	valid users = $user"
+			if [ "$mode" = persistent ]; then
+				echo "	vfs objects = persistent"
+				echo "	persistent:timeout = $t"
+				[ "$sect" = short ] && echo "	persistent:max timeout = $t"
+				echo "	persistent:store = $vp_store"
+			else
+				echo "	smb3 share cap:CONTINUOUS AVAILABILITY = yes"
+			fi
+		} >>"$tmp/smb.conf"
+	done
+	# the second client's (Python libsmb's) configuration
+	printf '[global]\n\tclient min protocol = SMB2_02\n\tclient max protocol = SMB3_11\n' >"$tmp/client.conf"
+	if [ "$mode" = persistent ] && [ ! -e "$SAMBA_BIN/modules/vfs/persistent.so" ]; then
+		fail "$SAMBA_BIN/modules/vfs/persistent.so missing: the build has no vfs_persistent"
+	fi
+}
+
+vp_tdbdump() {
+	local t
+	for t in "$SAMBA_BIN/tdbdump" /usr/bin/tdbdump; do
+		[ -x "$t" ] && { "$t" "$@"; return; }
+	done
+	fail "no tdbdump (apt-get install tdb-tools)"
+}
+
+vp_store_records() {
+	if [ ! -f "$vp_store" ]; then
+		echo 0
+		return
+	fi
+	vp_tdbdump "$vp_store" 2>/dev/null | grep -c '^key([0-9]*) = "PH/open/' || true
+}
+
+vp_log_count() {
+	grep -cE -- "$1" "$tmp/log.smbd" 2>/dev/null || true
+}
+
+vp_iptables_rules() {
+	echo "-p tcp -d 127.0.0.1 --dport 445 -j DROP"
+	echo "-p tcp -s 127.0.0.1 --sport 445 -j DROP"
+}
+
+vp_block() {
+	local r
+	while read -r r; do
+		# shellcheck disable=SC2086
+		inns iptables -I INPUT $r
+	done < <(vp_iptables_rules)
+}
+
+vp_unblock() {
+	local r
+	while read -r r; do
+		# shellcheck disable=SC2086
+		while inns iptables -D INPUT $r 2>/dev/null; do :; done
+	done < <(vp_iptables_rules)
+}
+
+vp_vm_smbd_pids() {
+	inns ss -tnpH state established '( sport = :445 )' 2>/dev/null |
+		awk '$3 ~ /^127\.0\.0\.1:445$/ && $4 ~ /^127\.0\.0\.1:/' |
+		grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u
+}
+
+vp_smbstatus() {
+	inns "$SAMBA_BIN/smbstatus" -s "$tmp/smb.conf" "$@" 2>&1
+}
+
+vp_brl_has() {
+	vp_smbstatus -B | sed -n '/Byte range locks/,$p' | grep -q -- "$1"
+}
+
+vp_second_lock() {
+	local file=$1 share=${2:-share} out rc=0
+	out=$(inns timeout 20 "$SAMBA_BIN/default/samba-ca/smbclient3/sca_smbclient" \
+		"//$vp_addr2/$share" -U "$user%$pass" lock "$file" 2>&1) || rc=$?
+	echo "$out" >>"$tmp/second-client.log"
+	if [ "$rc" = 0 ] && echo "$out" | grep -q '^lock: locked'; then
+		echo granted
+	elif echo "$out" | grep -q 'sca_smbclient: lock'; then
+		echo "refused ($(echo "$out" | grep -o 'NT_STATUS_[A-Z_]*\|STATUS_[A-Z_]*\|0x[0-9a-fA-F]\{8\}' | head -n1))"
+	else
+		echo "error ($(echo "$out" | tail -n1))"
+	fi
+}
+
+vp_second_open() {
+	local file=$1 share=${2:-share} out rc=0
+	out=$(inns timeout 20 env PYTHONPATH="$SAMBA_BIN/python" /usr/bin/python3 - \
+		"$vp_addr2" "$share" "$user" "$pass" "$file" "$tmp/client.conf" 2>&1 <<-'PY'
+			import sys
+			from samba import credentials, NTSTATUSError
+			from samba.samba3 import libsmb_samba_internal as libsmb
+			from samba.samba3 import param as s3param
+			addr, share, user, pw, name, conf = sys.argv[1:7]
+			lp = s3param.get_context()
+			lp.load(conf)
+			creds = credentials.Credentials()
+			creds.guess(lp)
+			creds.set_username(user)
+			creds.set_password(pw)
+			c = libsmb.Conn(addr, share, lp, creds)
+			try:
+			    # GENERIC_READ|GENERIC_WRITE, no sharing, open existing
+			    f = c.create(name, DesiredAccess=0x80000000 | 0x40000000,
+			                 ShareAccess=0, CreateDisposition=1)
+			except NTSTATUSError as e:
+			    print("open refused 0x%08x %s" % (e.args[0] & 0xffffffff, e.args[1]))
+			    sys.exit(1)
+			c.close(f)
+			print("open granted")
+		PY
+	) || rc=$?
+	echo "$out" >>"$tmp/second-client.log"
+	if [ "$rc" = 0 ] && echo "$out" | grep -q '^open granted'; then
+		echo granted
+	elif echo "$out" | grep -q '^open refused'; then
+		echo "refused ($(echo "$out" | sed -n 's/^open refused //p' | head -n1))"
+	else
+		echo "error ($(echo "$out" | tail -n1))"
+	fi
+}
+
+# vp_break_open FILE [SHARE]: the second client opens FILE for reading,
+# sharing everything, without a lease, and closes it: a lease with Write
+# caching on FILE is broken to Read+Handle, and cifs.ko then sends the
+# byte-range locks it kept locally to the server (cifs_push_locks).
+vp_break_open() {
+	local file=$1 share=${2:-share} out rc=0
+	out=$(inns timeout 40 env PYTHONPATH="$SAMBA_BIN/python" /usr/bin/python3 - \
+		"$vp_addr2" "$share" "$user" "$pass" "$file" "$tmp/client.conf" 2>&1 <<-'PY'
+			import sys
+			from samba import credentials
+			from samba.samba3 import libsmb_samba_internal as libsmb
+			from samba.samba3 import param as s3param
+			addr, share, user, pw, name, conf = sys.argv[1:7]
+			lp = s3param.get_context()
+			lp.load(conf)
+			creds = credentials.Credentials()
+			creds.guess(lp)
+			creds.set_username(user)
+			creds.set_password(pw)
+			c = libsmb.Conn(addr, share, lp, creds)
+			# FILE_READ_DATA|FILE_READ_ATTRIBUTES, share all, open existing
+			f = c.create(name, DesiredAccess=0x81, ShareAccess=7,
+			             CreateDisposition=1)
+			c.close(f)
+			print("break-open done")
+		PY
+	) || rc=$?
+	echo "$out" >>"$tmp/second-client.log"
+	[ "$rc" = 0 ]
+}
+
+# vp_wait SECONDS CMD...: run CMD every 0.2 s until it succeeds (0) or
+# SECONDS have passed (1).
+vp_wait() {
+	local end=$((SECONDS + $1))
+	shift
+	while :; do
+		"$@" && return 0
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.2
+	done
+}
