@@ -23,9 +23,10 @@
 #   vp_vm_smbd_pids         smbd processes serving a connection from
 #                           127.0.0.1 (the VM through qemu)
 #   vp_second_lock FILE [SHARE]   the second client (sca_smbclient, at
-#                           127.0.0.41) tries an exclusive lock on
-#                           [0, 4096) of FILE: prints granted / refused
-#                           (STATUS) / error (...)
+#                           127.0.0.41) opens FILE (sharing all, no lease)
+#                           and tries an exclusive lock on [0, 4096):
+#                           prints granted / refused (lock|create STATUS) /
+#                           error (...)
 #   vp_second_open FILE [SHARE]   the second client opens FILE for
 #                           read+write with no sharing (Python libsmb):
 #                           prints granted / refused (STATUS) / error
@@ -137,8 +138,12 @@ vp_smbstatus() {
 	inns "$SAMBA_BIN/smbstatus" -s "$tmp/smb.conf" "$@" 2>&1
 }
 
-vp_brl_has() {
-	vp_smbstatus -B | sed -n '/Byte range locks/,$p' | grep -q -- "$1"
+vp_brl_has() { # FILE, or "DEV:INODE R/W +START +SIZE"
+	case $1 in
+	*' +'*) vp_smbstatus -B | sed -n '/Byte range locks/,$p' |
+		awk '{print $2" "$3" +"$4" +"$5}' | grep -qxF -- "$1" ;;
+	*) vp_smbstatus -B | sed -n '/Byte range locks/,$p' | grep -q -- "$1" ;;
+	esac
 }
 
 vp_second_lock() {
@@ -148,8 +153,10 @@ vp_second_lock() {
 	echo "$out" >>"$tmp/second-client.log"
 	if [ "$rc" = 0 ] && echo "$out" | grep -q '^lock: locked'; then
 		echo granted
-	elif echo "$out" | grep -q 'sca_smbclient: lock'; then
-		echo "refused ($(echo "$out" | grep -o 'NT_STATUS_[A-Z_]*\|STATUS_[A-Z_]*\|0x[0-9a-fA-F]\{8\}' | head -n1))"
+	elif echo "$out" | grep -q '^sca_smbclient: \(lock\|create\): NTSTATUS'; then
+		# the lock refused (LOCK_NOT_GRANTED), or already the open the
+		# lock needs (e.g. FILE_NOT_AVAILABLE): either way no lock
+		echo "refused ($(echo "$out" | sed -n 's/^sca_smbclient: \(lock\|create\): NTSTATUS \(0x[0-9a-fA-F]*\).*/\1 \2/p' | head -n1))"
 	else
 		echo "error ($(echo "$out" | tail -n1))"
 	fi

@@ -1,0 +1,3 @@
+#!/bin/bash
+# samba-ca selftest: vm_persistent_lockwindow.sh, scenario "restart" (see there).
+exec "$(dirname "${BASH_SOURCE[0]}")/vm_persistent_lockwindow.sh" restart
