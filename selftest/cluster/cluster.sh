@@ -586,7 +586,7 @@ cmd_up() {
 	if ! [[ $nodes =~ ^[0-9]+$ ]] || ((nodes < 1 || nodes > 20)); then
 		die "--nodes must be 1..20, got '$nodes'"
 	fi
-	load_build recorded
+	load_build fresh
 	for t in ip nsenter unshare findmnt ss tac; do
 		command -v "$t" >/dev/null || die "$t not installed"
 	done
