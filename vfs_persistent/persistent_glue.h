@@ -41,4 +41,17 @@ struct persistent_db {
  */
 struct persistent_db *persistent_db_get(const char *path);
 
+struct vfs_handle_struct;
+struct GUID;
+
+/* The store of the share of handle; NULL where persistence is off. */
+struct persistent_db *persistent_handle_db(struct vfs_handle_struct *handle);
+
+/* durable_lookup_fn (persistent_replay.c): a create GUID's open. */
+NTSTATUS persistent_durable_lookup(struct vfs_handle_struct *handle,
+				   const struct GUID *client_guid,
+				   const struct GUID *create_guid,
+				   uint64_t *persistent_id,
+				   uint32_t *create_action);
+
 #endif /* SAMBA_CA_PERSISTENT_GLUE_H */

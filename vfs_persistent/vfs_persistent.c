@@ -105,6 +105,7 @@ struct persistent_fsp {
 	uint32_t create_options;
 	bool persistent;
 	uint64_t persistent_id;
+	uint32_t create_action; /* FILE_WAS_*, answered to a replay */
 };
 
 static uint64_t persistent_now_us(void)
@@ -923,6 +924,7 @@ static NTSTATUS persistent_create_file(
 		.share_access = share_access,
 		.create_disposition = create_disposition,
 		.create_options = create_options,
+		.create_action = (pinfo != NULL) ? (uint32_t)*pinfo : 0,
 	};
 	return status;
 }
@@ -971,6 +973,7 @@ static NTSTATUS persistent_grant(struct vfs_handle_struct *handle,
 		.timeout_ms = timeout_ms,
 		.reply = {
 			.channel_sequence = global->channel_sequence,
+			.create_action = pfsp->create_action,
 			.end_of_file = fsp->fsp_name->st.st_ex_size,
 			.allocation_size = fsp->initial_allocation_size,
 		},
@@ -1998,7 +2001,17 @@ static struct vfs_fn_pointers vfs_persistent_fns = {
 	.durable_reconnect_fn = persistent_durable_reconnect,
 	.brl_lock_windows_fn = persistent_brl_lock_windows,
 	.brl_unlock_windows_fn = persistent_brl_unlock_windows,
+	.durable_lookup_fn = persistent_durable_lookup,
 };
+
+struct persistent_db *persistent_handle_db(struct vfs_handle_struct *handle)
+{
+	struct persistent_config *config = NULL;
+
+	SMB_VFS_HANDLE_GET_DATA(handle, config, struct persistent_config,
+				return NULL);
+	return config->pdb;
+}
 
 static_decl_vfs;
 NTSTATUS vfs_persistent_init(TALLOC_CTX *ctx)
