@@ -33,6 +33,17 @@ struct persistent_db {
 	struct db_context *db;
 	struct pcore_store *store;
 	struct pcore_table *table;
+	/*
+	 * Expiry timer (vfs_persistent.c): armed while a tree connect of
+	 * this process uses the store; wakes at the earliest expiry of a
+	 * disconnected open seen by the last scan, and at least every
+	 * scan_interval_ms to notice opens whose smbd died.
+	 */
+	struct tevent_context *ev;
+	struct tevent_timer *timer;
+	unsigned users;
+	uint32_t scan_interval_ms; /* 0: no periodic scan */
+	uint64_t next_expiry_us;   /* UINT64_MAX: none known */
 };
 
 /*

@@ -257,6 +257,7 @@ struct persistent_db *persistent_db_get(const char *path)
 	}
 	talloc_set_destructor(pdb, persistent_db_destructor);
 	DLIST_ADD(persistent_dbs, pdb);
+	pdb->next_expiry_us = UINT64_MAX;
 
 	pdb->path = talloc_strdup(pdb, path);
 	if (pdb->path == NULL) {

@@ -68,6 +68,8 @@
 /* Defaults of the module's options, in milliseconds. */
 #define PERSISTENT_DEFAULT_TIMEOUT_MS (60 * 1000)
 #define PERSISTENT_DEFAULT_MAX_TIMEOUT_MS (300 * 1000)
+/* How often the expiry timer looks for opens whose smbd died, seconds. */
+#define PERSISTENT_DEFAULT_SCAN_INTERVAL_S 5
 
 /*
  * Our cookie: magic (8) version (4) inner length (4) persistent id (8),
@@ -91,6 +93,8 @@ struct persistent_config {
 	 * module's own conflict checks and lock bookkeeping stand aside.
 	 */
 	bool reopening;
+	/* counted in pdb->users, which keeps the expiry timer going */
+	bool timer_user;
 };
 
 /*
@@ -239,29 +243,20 @@ static void persistent_sweep_fn(uint64_t persistent_id,
 				void *sweep_data)
 {
 	struct persistent_db *pdb = sweep_data;
-	pcore_status st;
 
-	if (status != PCORE_EXPIRED) {
-		DBG_ERR("store %s: %s (%s): left in place, never trusted\n",
-			pdb->path,
-			message,
-			pcore_status_string(status));
+	if (status == PCORE_EXPIRED) {
+		/* persistent_scan() expires it, naming the file */
 		return;
 	}
-	st = pcore_release(pdb->table, persistent_id);
-	if (st != PCORE_OK) {
-		DBG_WARNING("removing expired %s failed: %s\n",
-			    message,
-			    pcore_table_last_error(pdb->table));
-		return;
-	}
-	DBG_NOTICE("%s expired: removed\n", message);
+	DBG_ERR("store %s: %s (%s): left in place, never trusted\n",
+		pdb->path,
+		message,
+		pcore_status_string(status));
 }
 
 /*
- * Remove the records of disconnected opens past their timeout.  smbd's
- * scavenger releases the open itself (share mode, locks, global record);
- * this removes what the module stored about it.
+ * Report the records that fail their checks (expired ones are left to
+ * persistent_scan(), which runs next).
  */
 static void persistent_sweep(struct persistent_db *pdb)
 {
@@ -333,14 +328,124 @@ typedef bool (*persistent_visit_fn)(const struct pcore_open *view,
 				    void *private_data);
 
 /*
- * Walk the stored opens that are disconnected and not expired.  On the
- * way, an open whose smbd died (kill -9, crash, restart: nobody marked it
- * disconnected) is marked disconnected now, which starts its timeout, and
- * an open past its timeout is removed ([MS-SMB2] 3.3.2.x durable open
- * scavenger timer).  smbd's own state of such an open (share mode entry,
+ * The open's timeout ran out: remove its record and what smbd may still
+ * hold of it.  smbd's share mode entry and byte-range locks of a dead
+ * smbd are stale and dropped by smbd on the next access; those of a
+ * clean disconnect are released by smbd's scavenger at the same timeout.
+ * The global open record (left by a dead smbd, or put back after a
+ * restart) is removed here.  One line in the log names the file.
+ */
+static void persistent_expire(struct persistent_db *pdb,
+			      const struct pcore_open *view,
+			      uint64_t now_us)
+{
+	pcore_status st;
+	NTSTATUS status;
+
+	st = pcore_release(pdb->table, view->persistent_id);
+	if (st == PCORE_NOT_FOUND) {
+		/* another smbd expired it first */
+		return;
+	}
+	if (st != PCORE_OK) {
+		DBG_WARNING("persistent open %" PRIu64 " of [%s] %s expired, "
+			    "but its record was not removed: %s\n",
+			    view->persistent_id,
+			    view->share_name,
+			    view->path,
+			    pcore_table_last_error(pdb->table));
+		return;
+	}
+	status = smbXsrv_open_cleanup(view->persistent_id);
+	DBG_WARNING("persistent open %" PRIu64 " of [%s] %s expired "
+		    "(disconnected %" PRIu64 " ms, timeout %" PRIu32 " ms): "
+		    "released%s%s\n",
+		    view->persistent_id,
+		    view->share_name,
+		    view->path,
+		    (now_us - view->disconnect_time_us) / 1000,
+		    view->timeout_ms,
+		    NT_STATUS_IS_OK(status) ? "" : "; global record: ",
+		    NT_STATUS_IS_OK(status) ? "" : nt_errstr(status));
+}
+
+/*
+ * One stored open: an open whose smbd died (kill -9, crash, restart:
+ * nobody marked it disconnected) is marked disconnected now, which starts
+ * its timeout; an open past its timeout is expired ([MS-SMB2] 3.3.2.x
+ * durable open scavenger timer).  Then fn sees it if it is disconnected
+ * and not expired.  smbd's own state of such an open (share mode entry,
  * byte-range locks of a dead process) is stale and smbd drops it; the
  * module keeps enforcing the open from its store until it is reconnected
- * or expires.
+ * or expires.  Returns true when fn asks to stop.
+ */
+static bool persistent_scan_one(struct persistent_db *pdb,
+				uint64_t id,
+				uint64_t now_us,
+				persistent_visit_fn fn,
+				void *private_data)
+{
+	struct pcore_record *rec = NULL;
+	struct pcore_open view;
+	pcore_status st;
+	uint64_t expiry_us;
+	bool stop = false;
+
+	st = pcore_fetch(pdb->table, id, &rec);
+	if (st != PCORE_OK) {
+		return false;
+	}
+	pcore_record_view(rec, &view);
+
+	if (view.state == PCORE_STATE_CONNECTED) {
+		if (persistent_owner_alive(&view.owner)) {
+			pcore_record_free(rec);
+			return false;
+		}
+		st = pcore_disconnect(pdb->table, id, now_us);
+		if (st == PCORE_OK) {
+			DBG_NOTICE("smbd %" PRIu64 " serving persistent open "
+				   "%" PRIu64 " died: disconnected, timeout "
+				   "%" PRIu32 " ms\n",
+				   view.owner.pid,
+				   id,
+				   view.timeout_ms);
+			view.state = PCORE_STATE_DISCONNECTED;
+			view.disconnect_time_us = now_us;
+		} else {
+			/* another smbd marked it first: read it again */
+			pcore_record_free(rec);
+			rec = NULL;
+			st = pcore_fetch(pdb->table, id, &rec);
+			if (st != PCORE_OK) {
+				return false;
+			}
+			pcore_record_view(rec, &view);
+			if (view.state != PCORE_STATE_DISCONNECTED) {
+				pcore_record_free(rec);
+				return false;
+			}
+		}
+	}
+
+	expiry_us = view.disconnect_time_us + (uint64_t)view.timeout_ms * 1000;
+	if (now_us >= expiry_us) {
+		persistent_expire(pdb, &view, now_us);
+		pcore_record_free(rec);
+		return false;
+	}
+	pdb->next_expiry_us = MIN(pdb->next_expiry_us, expiry_us);
+
+	if (fn != NULL) {
+		stop = fn(&view, private_data);
+	}
+	pcore_record_free(rec);
+	return stop;
+}
+
+/*
+ * Every stored open (a traverse of the store): at tree connect and from
+ * the expiry timer, never per request.
  */
 static void persistent_scan(struct persistent_db *pdb,
 			    persistent_visit_fn fn,
@@ -363,65 +468,133 @@ static void persistent_scan(struct persistent_db *pdb,
 		return;
 	}
 
+	pdb->next_expiry_us = UINT64_MAX;
 	for (i = 0; i < state.num_ids; i++) {
-		uint64_t id = state.ids[i];
-		struct pcore_record *rec = NULL;
-		struct pcore_open view;
-		pcore_status st;
-		bool stop = false;
-
-		st = pcore_fetch(pdb->table, id, &rec);
-		if (st != PCORE_OK) {
-			continue;
-		}
-		pcore_record_view(rec, &view);
-
-		if (view.state == PCORE_STATE_CONNECTED) {
-			if (persistent_owner_alive(&view.owner)) {
-				pcore_record_free(rec);
-				continue;
-			}
-			st = pcore_disconnect(pdb->table, id, now_us);
-			if (st != PCORE_OK) {
-				DBG_WARNING("persistent open %" PRIu64 ": "
-					    "not marked disconnected: %s\n",
-					    id,
-					    pcore_table_last_error(pdb->table));
-				pcore_record_free(rec);
-				continue;
-			}
-			DBG_NOTICE("smbd %" PRIu64 " serving persistent open "
-				   "%" PRIu64 " died: disconnected, timeout "
-				   "%" PRIu32 " ms\n",
-				   view.owner.pid,
-				   id,
-				   view.timeout_ms);
-			view.state = PCORE_STATE_DISCONNECTED;
-			view.disconnect_time_us = now_us;
-		}
-
-		if (now_us >= view.disconnect_time_us &&
-		    now_us - view.disconnect_time_us >=
-			    (uint64_t)view.timeout_ms * 1000)
+		if (persistent_scan_one(pdb, state.ids[i], now_us, fn,
+					private_data))
 		{
-			st = pcore_release(pdb->table, id);
-			DBG_NOTICE("persistent open %" PRIu64 " expired: %s\n",
-				   id,
-				   st == PCORE_OK ? "removed" :
-				   pcore_table_last_error(pdb->table));
-			pcore_record_free(rec);
-			continue;
-		}
-
-		if (fn != NULL) {
-			stop = fn(&view, private_data);
-		}
-		pcore_record_free(rec);
-		if (stop) {
 			break;
 		}
 	}
 	TALLOC_FREE(state.ids);
+}
+
+struct persistent_scan_path_state {
+	struct persistent_db *pdb;
+	uint64_t now_us;
+	persistent_visit_fn fn;
+	void *private_data;
+};
+
+static int persistent_scan_path_fn(uint64_t persistent_id, void *id_data)
+{
+	struct persistent_scan_path_state *state = id_data;
+
+	return persistent_scan_one(state->pdb, persistent_id, state->now_us,
+				   state->fn, state->private_data) ? 1 : 0;
+}
+
+/*
+ * The stored opens of one file only, found through the store's path index
+ * (one key read; nothing more when no persistent open is on the file):
+ * what create and lock need, instead of a traverse of the whole store.
+ */
+static void persistent_scan_path(struct persistent_db *pdb,
+				 const char *share_name,
+				 const char *path,
+				 persistent_visit_fn fn,
+				 void *private_data)
+{
+	struct persistent_scan_path_state state = {
+		.pdb = pdb,
+		.now_us = persistent_now_us(),
+		.fn = fn,
+		.private_data = private_data,
+	};
+	pcore_status st;
+
+	st = pcore_path_ids(pdb->table, share_name, path,
+			    persistent_scan_path_fn, &state);
+	if (st != PCORE_OK) {
+		DBG_WARNING("path index of [%s] %s in %s: %s: scanning the "
+			    "store\n",
+			    share_name,
+			    path,
+			    pdb->path,
+			    pcore_table_last_error(pdb->table));
+		persistent_scan(pdb, fn, private_data);
+	}
+}
+
+/* ---- The expiry timer ---- */
+
+static void persistent_timer_arm(struct persistent_db *pdb);
+
+static void persistent_timer_fn(struct tevent_context *ev,
+				struct tevent_timer *te,
+				struct timeval current_time,
+				void *private_data)
+{
+	struct persistent_db *pdb = private_data;
+	TALLOC_CTX *frame = talloc_stackframe();
+
+	pdb->timer = NULL;
+	persistent_scan(pdb, NULL, NULL);
+	TALLOC_FREE(frame);
+	persistent_timer_arm(pdb);
+}
+
+/*
+ * Sleep until the earliest expiry the last scan saw (just past it), or
+ * the scan interval, whichever comes first: a disconnected open expires
+ * on time, and the open of an smbd that died is noticed within the
+ * interval, without any client activity on the share.
+ */
+static void persistent_timer_arm(struct persistent_db *pdb)
+{
+	uint64_t now_us = persistent_now_us();
+	uint64_t when_us = UINT64_MAX;
+	struct timeval tv;
+
+	TALLOC_FREE(pdb->timer);
+	if (pdb->users == 0 || pdb->ev == NULL) {
+		return;
+	}
+	if (pdb->scan_interval_ms > 0) {
+		when_us = now_us + (uint64_t)pdb->scan_interval_ms * 1000;
+	}
+	if (pdb->next_expiry_us != UINT64_MAX) {
+		when_us = MIN(when_us, MAX(pdb->next_expiry_us, now_us) + 1000);
+	}
+	if (when_us == UINT64_MAX) {
+		return;
+	}
+	tv = (struct timeval){
+		.tv_sec = when_us / 1000000,
+		.tv_usec = when_us % 1000000,
+	};
+	pdb->timer = tevent_add_timer(pdb->ev, pdb, tv, persistent_timer_fn,
+				      pdb);
+	if (pdb->timer == NULL) {
+		DBG_ERR("no expiry timer for %s: disconnected opens expire "
+			"at the next tree connect, open or lock\n",
+			pdb->path);
+	}
+}
+
+/* The tree connect that kept the timer going is gone. */
+static int persistent_config_destructor(struct persistent_config *config)
+{
+	struct persistent_db *pdb = config->pdb;
+
+	if (pdb != NULL && config->timer_user && pdb->users > 0) {
+		pdb->users--;
+		if (pdb->users == 0) {
+			TALLOC_FREE(pdb->timer);
+			pdb->ev = NULL;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -806,8 +979,48 @@ static int persistent_connect(struct vfs_handle_struct *handle,
 		return 0;
 	}
 
+	{
+		uint32_t fixed = 0;
+		pcore_status st = pcore_reindex(config->pdb->table, &fixed);
+
+		if (st != PCORE_OK) {
+			DBG_WARNING("path index of %s not checked: %s\n",
+				    config->pdb->path,
+				    pcore_table_last_error(config->pdb->table));
+		} else if (fixed > 0) {
+			DBG_NOTICE("path index of %s: %" PRIu32 " entries "
+				   "rebuilt\n",
+				   config->pdb->path,
+				   fixed);
+		}
+	}
 	persistent_sweep(config->pdb);
 	persistent_scan(config->pdb, persistent_restore_global_fn, NULL);
+
+	/*
+	 * The expiry timer of this process, shared by its tree connects to
+	 * shares on this store; the shortest scan interval wins.
+	 */
+	{
+		int interval_s = lp_parm_int(snum, PERSISTENT_MODULE_NAME,
+					     "scan interval",
+					     PERSISTENT_DEFAULT_SCAN_INTERVAL_S);
+		uint32_t interval_ms = (interval_s > 0 && interval_s <= 3600) ?
+			(uint32_t)interval_s * 1000 : 0;
+
+		if (config->pdb->users == 0 ||
+		    (interval_ms > 0 &&
+		     (config->pdb->scan_interval_ms == 0 ||
+		      interval_ms < config->pdb->scan_interval_ms)))
+		{
+			config->pdb->scan_interval_ms = interval_ms;
+		}
+		config->pdb->ev = handle->conn->sconn->ev_ctx;
+		config->pdb->users++;
+		config->timer_user = true;
+		talloc_set_destructor(config, persistent_config_destructor);
+		persistent_timer_arm(config->pdb);
+	}
 
 	handle->conn->persistent_handles = true;
 	DBG_NOTICE("share [%s]: continuously available, persistent handles "
@@ -868,8 +1081,9 @@ static NTSTATUS persistent_create_file(
 
 		persistent_guid_bytes(&req->xconn->smb2.client.guid,
 				      client_guid);
-		persistent_scan(config->pdb, persistent_open_conflict_fn,
-				&cstate);
+		persistent_scan_path(config->pdb, config->share_name,
+				     smb_fname->base_name,
+				     persistent_open_conflict_fn, &cstate);
 		if (!NT_STATUS_IS_OK(cstate.status)) {
 			DBG_NOTICE("open of %s refused: disconnected "
 				   "persistent open %" PRIu64 " holds it: "
@@ -1918,8 +2132,9 @@ static NTSTATUS persistent_brl_lock_windows(struct vfs_handle_struct *handle,
 		 * drops them once their process is gone, the store keeps
 		 * them.
 		 */
-		persistent_scan(config->pdb, persistent_lock_conflict_fn,
-				&cstate);
+		persistent_scan_path(config->pdb, config->share_name,
+				     fsp->fsp_name->base_name,
+				     persistent_lock_conflict_fn, &cstate);
 		if (cstate.conflict) {
 			DBG_NOTICE("%s: lock [%" PRIu64 ", +%" PRIu64 ") "
 				   "refused: disconnected persistent open "

@@ -17,6 +17,10 @@
 #   B's lock on [0,10) still refused, A's unlock works, then B's lock works.
 #   Expiry: A's open with timeout 3 s, kill -9, B refused a lock in the
 #   window; after 5 s B gets the lock and a write open, the record is gone.
+#   Expiry by the timer: A's open (timeout 3 s) left by kill -9 of its smbd,
+#   and again by a dropped connection, while B is connected and idle: with
+#   no client request, the record is gone from the store (tdbdump) after
+#   scan interval + timeout + margin, and one log line names the file.
 # The kill -9 scenario also runs on a share without the module that only
 # forces the CA bit ("smb3 share cap:CONTINUOUS AVAILABILITY = yes"): stock
 # smbd must fail it (the test passes only if it does).
@@ -43,7 +47,8 @@ if [ ! -x "$drv" ]; then
 fi
 
 pst_setup "$dir" "$addr" "	log level = 1 vfs:5
-	smb3 global cap:PERSISTENT HANDLES = yes" "	posix locking = no" || exit 1
+	smb3 global cap:PERSISTENT HANDLES = yes" "	posix locking = no
+	persistent:scan interval = 1" || exit 1
 mkdir -p "$dir/stock"
 chmod 777 "$dir/stock"
 cat >>"$dir/smb.conf" <<CONF
@@ -189,6 +194,88 @@ else
 fi
 ca_expiry=$nfail
 
+# store_has ID: the record of ID is in the store, read with tdbdump
+store_has() {
+	"$SAMBA_BIN/tdbdump" "$store" 2>/dev/null |
+		grep -q "key(24) = \"PH/open/$(printf %016x "$1")\""
+}
+
+# timer_expiry HOW: A's open (timeout 3 s) is left by kill -9 of its smbd
+# (HOW=kill) or by dropping A's connection (HOW=drop); B is connected to
+# the share before and sends nothing after; no other client touches the
+# share.  The expiry timer of B's smbd alone must notice the open (dead
+# smbd: within the 1 s scan interval), keep it for its timeout, then
+# remove the record and log one line naming the file.
+timer_expiry() {
+	local how=$1 name=f-timer-$1.dat pid_a id t0 t1
+	echo "== [ca] expiry by the timer, no client activity ($how)"
+	nfail=0
+	send connect a "//$addr/ca" "$creds"
+	send open a "$name" $RW 7 3000 RH 1
+	check "A: persistent open, timeout 3000 ms" \
+		"^OK .*persistent=1 timeout=3000"
+	send lock a 0 100
+	check "A: lock [0,100)" "^OK"
+	id=$(store_ids | head -1)
+	pid_a=$(serving_pid)
+	send connect b "//$addr/ca" "$creds"
+	check "B: connected to [ca], then idle" "^OK"
+	if [ "$how" = kill ]; then
+		echo "  record $id; kill -9 of A's smbd $pid_a"
+		[ -n "$pid_a" ] && kill -KILL $pid_a
+	else
+		echo "  record $id; A's connection dropped"
+		send drop a
+	fi
+	t0=$(date +%s.%N)
+	sleep 1.5
+	if [ -n "$id" ] && store_has "$id"; then
+		echo "  ok: record $id still in the store 1.5 s later"
+	else
+		echo "  NOT OK: record ${id:-?} gone before its timeout"
+		nfail=$((nfail + 1))
+	fi
+	# scan interval 1 s + timeout 3 s + 2.5 s margin, no request sent
+	sleep 5
+	t1=$(date +%s.%N)
+	if [ -n "$id" ] && ! store_has "$id"; then
+		echo "  ok: record $id gone from the store (tdbdump)" \
+			"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s" \
+			"after A left, no client request in between"
+	else
+		echo "  NOT OK: record ${id:-?} still in the store after" \
+			"timeout + margin without client activity"
+		"$SAMBA_BIN/tdbdump" "$store" | grep key
+		nfail=$((nfail + 1))
+	fi
+	if [ -n "$id" ] && grep -q "persistent open $id of \[ca\] $name expired" \
+		"$dir/log.smbd"; then
+		echo "  ok: log: $(grep -h "persistent open $id of \[ca\] $name expired" \
+			"$dir/log.smbd" | head -1 | sed 's/^ *//')"
+		if [ "$(grep -c "persistent open $id of \[ca\] .* expired" \
+			"$dir/log.smbd")" -ne 1 ]; then
+			echo "  NOT OK: more than one expiry line for $id"
+			nfail=$((nfail + 1))
+		fi
+	else
+		echo "  NOT OK: no log line naming $name as expired"
+		nfail=$((nfail + 1))
+	fi
+	# the file is free again: share mode and locks released
+	send plain b "$name" $RW 0
+	check "B: exclusive open for write granted after expiry" "^OK"
+	send lock b 0 10
+	check "B: lock [0,10) granted after expiry" "^OK"
+	send close b
+	send drop b
+	sleep 0.5
+}
+
+timer_expiry kill
+timer_kill=$nfail
+timer_expiry drop
+timer_drop=$nfail
+
 scenario stock kill s-kill.dat
 stock_kill=$nfail
 send quit
@@ -197,10 +284,14 @@ echo "== summary"
 echo "  [ca] kill -9: $ca_kill checks not met"
 echo "  [ca] restart: $ca_restart checks not met"
 echo "  [ca] expiry: $ca_expiry checks not met"
+echo "  [ca] expiry by the timer after kill -9: $timer_kill checks not met"
+echo "  [ca] expiry by the timer after a dropped connection: $timer_drop checks not met"
 echo "  [stock] kill -9 (CA bit forced, no module): $stock_kill checks not met"
 [ "$ca_kill" -eq 0 ] || fail=1
 [ "$ca_restart" -eq 0 ] || fail=1
 [ "$ca_expiry" -eq 0 ] || fail=1
+[ "$timer_kill" -eq 0 ] || fail=1
+[ "$timer_drop" -eq 0 ] || fail=1
 if [ "$stock_kill" -eq 0 ]; then
 	echo "FAIL: stock smbd passed the kill -9 scenario: the test proves nothing"
 	fail=1

@@ -400,6 +400,44 @@ pcore_status pcore_sweep(pcore_table* table, uint64_t now_us, pcore_sweep_fn fn,
   return Finish(table, s);
 }
 
+pcore_status pcore_path_ids(pcore_table* table, const char* share_name,
+                            const char* path, pcore_id_fn fn, void* id_data) {
+  if (table == nullptr) {
+    return PCORE_INVALID_PARAMETER;
+  }
+  std::string share;
+  std::string p;
+  if (fn == nullptr || !CopyString(share_name, PCORE_MAX_SHARE_NAME_LEN,
+                                   &share) ||
+      !CopyString(path, PCORE_MAX_PATH_LEN, &p)) {
+    return Finish(table, Status::Invalid("share, path or callback"));
+  }
+  std::vector<uint64_t> ids;
+  Status s = table->table.PathIds(share, p, &ids);
+  Finish(table, s);
+  if (!s.ok()) {
+    return s.code();
+  }
+  for (uint64_t id : ids) {
+    if (fn(id, id_data) != 0) {
+      break;
+    }
+  }
+  return PCORE_OK;
+}
+
+pcore_status pcore_reindex(pcore_table* table, uint32_t* fixed) {
+  if (table == nullptr) {
+    return PCORE_INVALID_PARAMETER;
+  }
+  uint32_t n = 0;
+  Status s = table->table.Reindex(&n);
+  if (fixed != nullptr) {
+    *fixed = n;
+  }
+  return Finish(table, s);
+}
+
 void pcore_record_view(const pcore_record* record, pcore_open* view) {
   const OpenRecord& r = record->record;
   *view = pcore_open();

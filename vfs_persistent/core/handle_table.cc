@@ -1,6 +1,7 @@
 // Persistent-handle logic over a Store.
 #include "handle_table.h"
 
+#include <map>
 #include <vector>
 
 #include "coding.h"
@@ -11,6 +12,7 @@ namespace {
 
 constexpr char kRecordPrefix[] = "PH/open/";
 constexpr char kGuidPrefix[] = "PH/guid/";
+constexpr char kPathPrefix[] = "PH/path/";
 constexpr int kMaxUpdateAttempts = 4;
 constexpr uint32_t kLockSequenceEntries = PCORE_LOCK_SEQUENCE_ENTRIES;
 
@@ -41,7 +43,59 @@ void RecordLockSequence(OpenRecord* r, uint32_t lock_sequence) {
   }
 }
 
+// A path index value: the persistent ids, u64 LE each.
+bool DecodeIds(const std::string& value, std::vector<uint64_t>* ids) {
+  ids->clear();
+  if (value.size() % 8 != 0) {
+    return false;
+  }
+  Decoder d(reinterpret_cast<const uint8_t*>(value.data()), value.size());
+  for (size_t i = 0; i < value.size() / 8; i++) {
+    uint64_t id = 0;
+    d.GetFixed64(&id, "persistent id");
+    ids->push_back(id);
+  }
+  return !d.failed();
+}
+
+std::string EncodeIds(const std::vector<uint64_t>& ids) {
+  std::string value;
+  for (uint64_t id : ids) {
+    PutFixed64(&value, id);
+  }
+  return value;
+}
+
 }  // namespace
+
+std::string HandleTable::PathKey(const std::string& share_name,
+                                 const std::string& path) {
+  std::string key = kPathPrefix;
+  key += share_name;
+  key.push_back('\0');  // share names hold no NUL, so the split is unique
+  key += path;
+  return key;
+}
+
+Status HandleTable::PathIds(const std::string& share_name,
+                            const std::string& path,
+                            std::vector<uint64_t>* ids) {
+  ids->clear();
+  std::string value;
+  Status s = store_->Get(PathKey(share_name, path), &value);
+  if (s.code() == PCORE_NOT_FOUND) {
+    return Status::OK();
+  }
+  if (!s.ok()) {
+    return s;
+  }
+  if (!DecodeIds(value, ids)) {
+    return Status::Corrupt("path index of " + share_name + "/" + path +
+                           " holds " + std::to_string(value.size()) +
+                           " bytes");
+  }
+  return Status::OK();
+}
 
 std::string HandleTable::RecordKey(uint64_t persistent_id) {
   std::string key = kRecordPrefix;
@@ -158,17 +212,43 @@ Status HandleTable::Grant(const OpenRecord& open) {
   }
   std::string id_value;
   PutFixed64(&id_value, r.persistent_id);
-  WriteBatch batch;
   std::string key = RecordKey(r.persistent_id);
   std::string guid_key = GuidKey(r.create_guid);
-  batch.ExpectAbsent(key);
-  batch.ExpectAbsent(guid_key);
-  batch.Put(key, encoded);
-  batch.Put(guid_key, id_value);
-  s = store_->Apply(batch, true);
-  if (s.code() == PCORE_STORE_CONFLICT) {
-    return Status(PCORE_ALREADY_EXISTS,
-                  key + " or " + guid_key + " is already stored");
+  std::string path_key = PathKey(r.share_name, r.path);
+  for (int attempt = 0; attempt < kMaxUpdateAttempts; attempt++) {
+    // The record, its create GUID and its file's index entry go to the
+    // store in one synced transaction.
+    std::string old_index;
+    Status g = store_->Get(path_key, &old_index);
+    if (!g.ok() && g.code() != PCORE_NOT_FOUND) {
+      return g;
+    }
+    std::vector<uint64_t> ids;
+    if (g.ok() && !DecodeIds(old_index, &ids)) {
+      ids.clear();  // an unreadable index is rebuilt from this grant on
+    }
+    ids.push_back(r.persistent_id);
+    WriteBatch batch;
+    batch.ExpectAbsent(key);
+    batch.ExpectAbsent(guid_key);
+    if (g.ok()) {
+      batch.ExpectValue(path_key, old_index);
+    } else {
+      batch.ExpectAbsent(path_key);
+    }
+    batch.Put(key, encoded);
+    batch.Put(guid_key, id_value);
+    batch.Put(path_key, EncodeIds(ids));
+    s = store_->Apply(batch, true);
+    if (s.code() != PCORE_STORE_CONFLICT) {
+      return s;
+    }
+    std::string probe;
+    if (store_->Get(key, &probe).ok() || store_->Get(guid_key, &probe).ok()) {
+      return Status(PCORE_ALREADY_EXISTS,
+                    key + " or " + guid_key + " is already stored");
+    }
+    // only the index changed underneath (another open of the file): retry
   }
   return s;
 }
@@ -334,10 +414,33 @@ Status HandleTable::Release(uint64_t persistent_id) {
     if (s.ok()) {
       batch.ExpectValue(key, raw);
       batch.Delete(GuidKey(r.create_guid));
+      // The file's index entry goes in the same transaction.
+      std::string path_key = PathKey(r.share_name, r.path);
+      std::string old_index;
+      Status g = store_->Get(path_key, &old_index);
+      if (!g.ok() && g.code() != PCORE_NOT_FOUND) {
+        return g;
+      }
+      std::vector<uint64_t> ids;
+      if (g.ok()) {
+        batch.ExpectValue(path_key, old_index);
+        DecodeIds(old_index, &ids);
+        std::vector<uint64_t> left;
+        for (uint64_t id : ids) {
+          if (id != persistent_id) {
+            left.push_back(id);
+          }
+        }
+        if (left.empty()) {
+          batch.Delete(path_key);
+        } else {
+          batch.Put(path_key, EncodeIds(left));
+        }
+      }
     } else if (s.code() == PCORE_CORRUPT_RECORD ||
                s.code() == PCORE_UNKNOWN_VERSION) {
-      // A record we cannot read is still removed; its GUID entry, if any,
-      // points nowhere and reads as not found.
+      // A record we cannot read is still removed; its GUID and index
+      // entries, if any, point nowhere and read as not found.
       batch.ExpectValue(key, raw);
     } else {
       return s;
@@ -349,6 +452,86 @@ Status HandleTable::Release(uint64_t persistent_id) {
     }
   }
   return s;
+}
+
+Status HandleTable::Reindex(uint32_t* fixed) {
+  *fixed = 0;
+  std::map<std::string, std::vector<uint64_t>> found;  // index key -> ids
+  Status s =
+      store_->Traverse([&](const std::string& key, const std::string& value) {
+        uint64_t id;
+        OpenRecord r;
+        if (key.compare(0, sizeof(kPathPrefix) - 1, kPathPrefix) == 0) {
+          found.emplace(key, std::vector<uint64_t>());
+          return true;
+        }
+        if (!ParseRecordKey(key, &id) ||
+            !DecodeRecord(reinterpret_cast<const uint8_t*>(value.data()),
+                          value.size(), &r)
+                 .ok() ||
+            r.persistent_id != id) {
+          return true;
+        }
+        found[PathKey(r.share_name, r.path)].push_back(id);
+        return true;
+      });
+  if (!s.ok()) {
+    return s;
+  }
+  for (const auto& f : found) {
+    std::string old_index;
+    Status g = store_->Get(f.first, &old_index);
+    if (!g.ok() && g.code() != PCORE_NOT_FOUND) {
+      return g;
+    }
+    std::vector<uint64_t> ids;
+    if (g.ok()) {
+      DecodeIds(old_index, &ids);
+    }
+    // Keep the ids whose record exists (a grant writes both at once), add
+    // the records the index lacks (a store of an older version).
+    std::vector<uint64_t> want;
+    for (uint64_t id : ids) {
+      std::string probe;
+      if (store_->Get(RecordKey(id), &probe).ok()) {
+        want.push_back(id);
+      }
+    }
+    for (uint64_t id : f.second) {
+      bool have = false;
+      for (uint64_t w : want) {
+        have = have || w == id;
+      }
+      if (!have) {
+        want.push_back(id);
+      }
+    }
+    std::string value = EncodeIds(want);
+    if (g.ok() && value == old_index) {
+      continue;
+    }
+    if (!g.ok() && want.empty()) {
+      continue;
+    }
+    WriteBatch batch;
+    if (g.ok()) {
+      batch.ExpectValue(f.first, old_index);
+    } else {
+      batch.ExpectAbsent(f.first);
+    }
+    if (want.empty()) {
+      batch.Delete(f.first);
+    } else {
+      batch.Put(f.first, value);
+    }
+    Status a = store_->Apply(batch, true);
+    if (a.ok()) {
+      (*fixed)++;
+    } else if (a.code() != PCORE_STORE_CONFLICT) {
+      return a;  // a conflict: a grant or close just did it; leave it
+    }
+  }
+  return Status::OK();
 }
 
 Status HandleTable::CheckLockSequence(uint64_t persistent_id,

@@ -5,7 +5,10 @@
 //
 // Keys: "PH/open/<16 hex digits of the persistent id>" holds the record;
 // "PH/guid/<32 hex digits of the create GUID>" holds the persistent id
-// (u64 LE).  Both are written in one atomic, synced batch.  Every update is
+// (u64 LE); "PH/path/<share>\0<path>" holds the persistent ids (u64 LE
+// each) of the records of that file, so that a conflict check reads one
+// key instead of traversing the store.  All are written in one atomic,
+// synced batch.  Every update is
 // a compare-and-set against the bytes read, retried a few times on conflict.
 #ifndef SAMBA_CA_PERSISTENT_HANDLE_TABLE_H
 #define SAMBA_CA_PERSISTENT_HANDLE_TABLE_H
@@ -13,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "persistent_record.h"
 #include "status.h"
@@ -65,10 +69,19 @@ class HandleTable {
   Status CheckOpenConflict(const std::string& share_name,
                            const std::string& path, uint64_t now_us);
   Status Sweep(uint64_t now_us, const SweepVisitor& visitor);
+  // The ids of the records of one file (the path index, no traverse).
+  Status PathIds(const std::string& share_name, const std::string& path,
+                 std::vector<uint64_t>* ids);
+  // Adds records missing from the path index (a store written by an older
+  // version) and drops ids whose record is gone; *fixed gets how many index
+  // entries were rewritten.
+  Status Reindex(uint32_t* fixed);
 
   static bool IsExpired(const OpenRecord& record, uint64_t now_us);
   static std::string RecordKey(uint64_t persistent_id);
   static std::string GuidKey(const Guid& create_guid);
+  static std::string PathKey(const std::string& share_name,
+                             const std::string& path);
   // The persistent id of a record key; false for any other key.
   static bool ParseRecordKey(const std::string& key, uint64_t* persistent_id);
 

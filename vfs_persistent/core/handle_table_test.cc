@@ -125,7 +125,8 @@ void test_grant_stores_synced(void** state) {
   open.state = OpenState::kDisconnected;  // ignored on grant
   open.disconnect_time_us = 5;
   ExpectOk(f->table.Grant(open));
-  assert_int_equal(f->store.size(), 2);  // record + create GUID entry
+  // record + create GUID entry + path index entry, in one synced batch
+  assert_int_equal(f->store.size(), 3);
   assert_int_equal(f->store.synced_applies(), 1);
   OpenRecord got;
   ExpectOk(f->table.Fetch(kId, &got));
@@ -138,7 +139,7 @@ void test_grant_stores_synced(void** state) {
   OpenRecord same_guid = MakeOpen(kId + 1, true);
   same_guid.create_guid = open.create_guid;
   ExpectCode(f->table.Grant(same_guid), PCORE_ALREADY_EXISTS);
-  assert_int_equal(f->store.size(), 2);
+  assert_int_equal(f->store.size(), 3);
 }
 
 void test_grant_invalid_refused(void** state) {
@@ -404,6 +405,47 @@ void test_update_lease(void** state) {
              PCORE_INVALID_PARAMETER);
 }
 
+void test_path_index(void** state) {
+  Fixture* f = F(state);
+  OpenRecord a = MakeOpen(1, true);
+  OpenRecord b = MakeOpen(2, false);
+  b.path = a.path;
+  OpenRecord c = MakeOpen(3, false);
+  ExpectOk(f->table.Grant(a));
+  ExpectOk(f->table.Grant(b));
+  ExpectOk(f->table.Grant(c));
+  std::vector<uint64_t> ids;
+  ExpectOk(f->table.PathIds("ca", a.path, &ids));
+  assert_int_equal(ids.size(), 2);
+  assert_int_equal(ids[0], 1);
+  assert_int_equal(ids[1], 2);
+  ExpectOk(f->table.PathIds("other", a.path, &ids));
+  assert_int_equal(ids.size(), 0);
+  ExpectOk(f->table.Release(1));
+  ExpectOk(f->table.PathIds("ca", a.path, &ids));
+  assert_int_equal(ids.size(), 1);
+  assert_int_equal(ids[0], 2);
+  ExpectOk(f->table.Release(2));
+  ExpectOk(f->table.PathIds("ca", a.path, &ids));
+  assert_int_equal(ids.size(), 0);
+  // the last release removes the index entry itself
+  assert_int_equal(f->store.size(), 3);
+  // an index entry of a removed record, and a record without its entry
+  // (a store of an older version): Reindex fixes both
+  f->store.PutRaw(HandleTable::PathKey("ca", "gone"), std::string(8, '\x07'));
+  ExpectOk(f->store.Delete(HandleTable::PathKey("ca", c.path), true));
+  uint32_t fixed = 0;
+  ExpectOk(f->table.Reindex(&fixed));
+  assert_int_equal(fixed, 2);
+  ExpectOk(f->table.PathIds("ca", c.path, &ids));
+  assert_int_equal(ids.size(), 1);
+  assert_int_equal(ids[0], 3);
+  ExpectOk(f->table.PathIds("ca", "gone", &ids));
+  assert_int_equal(ids.size(), 0);
+  ExpectOk(f->table.Reindex(&fixed));
+  assert_int_equal(fixed, 0);
+}
+
 void test_release(void** state) {
   Fixture* f = F(state);
   OpenRecord open = MakeOpen(kId, true);
@@ -440,11 +482,11 @@ void test_expiry_sweep(void** state) {
   ExpectOk(f->table.Sweep(kT0 + kTimeoutUs, collect));
   assert_int_equal(expired.size(), 2);
   // Sweeping removes nothing; the glue releases after cleaning up.
-  assert_int_equal(f->store.size(), 6);
+  assert_int_equal(f->store.size(), 9);  // 3 x (record, GUID, path index)
   for (uint64_t id : expired) {
     ExpectOk(f->table.Release(id));
   }
-  assert_int_equal(f->store.size(), 2);
+  assert_int_equal(f->store.size(), 3);
   // Expiry never overflows: a disconnect at the end of time never expires.
   OpenRecord late = MakeOpen(9, false);
   late.state = OpenState::kDisconnected;
@@ -608,6 +650,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_store_failure_on_update, Setup,
                                       Teardown),
       cmocka_unit_test_setup_teardown(test_update_lease, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_path_index, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_release, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_expiry_sweep, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_disconnect_server, Setup, Teardown),

@@ -320,6 +320,23 @@ typedef void (*pcore_sweep_fn)(uint64_t persistent_id, pcore_status status,
 pcore_status pcore_sweep(struct pcore_table *table, uint64_t now_us,
 			 pcore_sweep_fn fn, void *sweep_data);
 
+/*
+ * The persistent ids of the records of share_name/path, from the path index
+ * (one key read, no traverse; written with each grant and release in the
+ * same transaction).  fn is called for each; nonzero from fn stops.  An id
+ * may name a record that is gone: the caller's fetch finds nothing.
+ */
+typedef int (*pcore_id_fn)(uint64_t persistent_id, void *id_data);
+pcore_status pcore_path_ids(struct pcore_table *table, const char *share_name,
+			    const char *path, pcore_id_fn fn, void *id_data);
+
+/*
+ * Bring the path index in line with the records (a store written before the
+ * index existed; ids left by removed unreadable records).  Traverses the
+ * store: for startup, not for every request.  *fixed: entries rewritten.
+ */
+pcore_status pcore_reindex(struct pcore_table *table, uint32_t *fixed);
+
 /* Fill *view with the record's fields; its pointers live as long as it. */
 void pcore_record_view(const struct pcore_record *record,
 		       struct pcore_open *view);
