@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The benchmarks: each prints figures and ratios against a baseline measured
+# in the same run; none asserts a speed (targets are judged by reading them).
+#   signing: our SMB3 signing vs raw OpenSSL EVP vs GnuTLS (64 KiB, 1 MiB)
+#   persistent: create+close, lock+unlock, write-through on [ca] (persistent)
+#               vs [plain] (durable), same build, same run
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+set -a
+# shellcheck source=/dev/null
+. "$top/.build/samba.env"
+set +a
+export SAMBA_CA_TOP="$top"
+export SAMBA_CA_OUT="$SAMBA_TREE/bin/default/samba-ca"
+echo "samba-ca benchmarks on Samba $SAMBA_VERSION ($(nproc) cores)"
+rc=0
+echo "== signing"
+"$SAMBA_CA_OUT/signing/samba_ca_signing_bench" || rc=1
+echo "== persistent handles"
+bash "$top/selftest/bench/persistent_bench.sh" || rc=1
+exit $rc
