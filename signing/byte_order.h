@@ -1,6 +1,7 @@
 // Copyright (C) samba-ca authors. GPLv3+.
 //
-// Little-endian loads and stores for wire fields. Internal to signing/.
+// Little-endian loads and stores for wire fields: the one copy, used by
+// signing/ and (through wire.h) by smbclient3/.
 
 #ifndef SAMBA_CA_SIGNING_BYTE_ORDER_H_
 #define SAMBA_CA_SIGNING_BYTE_ORDER_H_

@@ -18,7 +18,13 @@ constexpr size_t kOriginalSizeOffset = 36;
 constexpr size_t kFlagsOffset = 42;
 constexpr size_t kSessionIdOffset = 44;
 
-const char* EvpCipherName(CipherId id) {
+size_t KeySize(CipherId id) {
+  return (id == CipherId::kAes256Ccm || id == CipherId::kAes256Gcm) ? 32 : 16;
+}
+
+}  // namespace
+
+const char* CipherIdName(CipherId id) {
   switch (id) {
     case CipherId::kAes128Ccm:
       return "AES-128-CCM";
@@ -31,12 +37,6 @@ const char* EvpCipherName(CipherId id) {
   }
   return nullptr;
 }
-
-size_t KeySize(CipherId id) {
-  return (id == CipherId::kAes256Ccm || id == CipherId::kAes256Gcm) ? 32 : 16;
-}
-
-}  // namespace
 
 Status ParseTransformHeader(const uint8_t* buf, size_t len,
                             TransformHeader* out) {
@@ -105,7 +105,7 @@ Status Smb3Cipher::SetUp(EVP_CIPHER_CTX* ctx, const uint8_t* key,
 
 Status Smb3Cipher::Create(CipherId id, const uint8_t* key, size_t key_len,
                           std::unique_ptr<Smb3Cipher>* out) {
-  const char* name = EvpCipherName(id);
+  const char* name = CipherIdName(id);
   if (name == nullptr) return Status::InvalidArgument("unknown cipher id");
   if (out == nullptr || key == nullptr || key_len != KeySize(id)) {
     return Status::InvalidArgument("cipher key has the wrong size");
@@ -149,7 +149,8 @@ Status Smb3Cipher::Encrypt(const uint8_t nonce_field[kTransformNonceFieldSize],
   const int ilen = static_cast<int>(len);
   uint8_t* payload = out + kTransformHeaderSize;
   int outl = 0;
-  bool ok = EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce_field) == 1;
+  bool ok =
+      EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce_field) == 1;
   if (ok && is_ccm()) {
     // CCM must know the payload length before the associated data.
     ok = EVP_EncryptUpdate(ctx, nullptr, &outl, nullptr, ilen) == 1;
@@ -194,8 +195,8 @@ Status Smb3Cipher::Decrypt(const uint8_t* in, size_t in_len, uint8_t* out,
   bool crypto_ok = false;
   if (is_ccm()) {
     crypto_ok =
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, tag_len,
-                            h.signature) == 1 &&
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, tag_len, h.signature) ==
+            1 &&
         EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, h.nonce) == 1 &&
         EVP_DecryptUpdate(ctx, nullptr, &outl, nullptr, ilen) == 1 &&
         EVP_DecryptUpdate(ctx, nullptr, &outl, in + kTransformNonceOffset,
@@ -210,8 +211,8 @@ Status Smb3Cipher::Decrypt(const uint8_t* in, size_t in_len, uint8_t* out,
                           static_cast<int>(kTransformAadSize)) == 1 &&
         EVP_DecryptUpdate(ctx, out, &outl, payload, ilen) == 1 &&
         outl == ilen &&
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, tag_len,
-                            h.signature) == 1;
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, tag_len, h.signature) ==
+            1;
     int final_len = 0;
     ok = crypto_ok && EVP_DecryptFinal_ex(ctx, out + len, &final_len) == 1 &&
          final_len == 0;

@@ -26,11 +26,16 @@ enum class CipherId : uint16_t {
   kAes256Gcm = 0x0004,
 };
 
+// "AES-128-CCM" ... (also the OpenSSL cipher name); nullptr for an id that
+// is none of the four.
+const char* CipherIdName(CipherId id);
+
 constexpr size_t kTransformHeaderSize = 52;
 constexpr size_t kTransformSignatureOffset = 4;
 constexpr size_t kTransformNonceOffset = 20;
 constexpr size_t kTransformNonceFieldSize = 16;
-constexpr size_t kTransformAadSize = kTransformHeaderSize - kTransformNonceOffset;
+constexpr size_t kTransformAadSize =
+    kTransformHeaderSize - kTransformNonceOffset;
 constexpr size_t kTransformTagSize = 16;
 constexpr size_t kCcmNonceSize = 11;
 constexpr size_t kGcmNonceSize = 12;
@@ -86,8 +91,8 @@ class Smb3Cipher {
   // Opens a transformed message. On success out[0, *out_len) holds the
   // SMB2 message and *header (if not null) the parsed header; on failure
   // nothing of the plaintext is left in `out`. `out` must not overlap `in`.
-  Status Decrypt(const uint8_t* in, size_t in_len, uint8_t* out,
-                 size_t out_cap, size_t* out_len, TransformHeader* header);
+  Status Decrypt(const uint8_t* in, size_t in_len, uint8_t* out, size_t out_cap,
+                 size_t* out_len, TransformHeader* header);
 
  private:
   explicit Smb3Cipher(CipherId id);

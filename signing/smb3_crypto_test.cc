@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
+#include <setjmp.h>
 
 #include <algorithm>
 #include <cstdarg>
@@ -18,7 +19,6 @@
 #include <cstring>
 #include <memory>
 #include <random>
-#include <setjmp.h>
 #include <string>
 #include <vector>
 
@@ -29,6 +29,7 @@ extern "C" {
 #include "byte_order.h"
 #include "crypto_primitives.h"
 #include "smb3_crypto.h"
+#include "test_util.h"
 
 namespace samba_ca {
 namespace signing {
@@ -36,40 +37,11 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-Bytes Hex(const char* s) {
-  Bytes out;
-  int hi = -1;
-  for (; *s; ++s) {
-    int v;
-    char c = *s;
-    if (c >= '0' && c <= '9') {
-      v = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      v = c - 'a' + 10;
-    } else if (c >= 'A' && c <= 'F') {
-      v = c - 'A' + 10;
-    } else {
-      continue;  // spaces between groups
-    }
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out.push_back(static_cast<uint8_t>(hi << 4 | v));
-      hi = -1;
-    }
-  }
-  return out;
-}
+using ::samba_ca::testing::Hex;
 
-#define ASSERT_OK(expr)                                              \
-  do {                                                               \
-    Status _s = (expr);                                              \
-    if (!_s.ok()) fail_msg("%s: %s", #expr, _s.ToString().c_str()); \
-  } while (0)
-
-#define ASSERT_BYTES(expected, ptr, len)            \
-  do {                                              \
-    assert_int_equal((expected).size(), (len));     \
+#define ASSERT_BYTES(expected, ptr, len)                  \
+  do {                                                    \
+    assert_int_equal((expected).size(), (len));           \
     assert_memory_equal((expected).data(), (ptr), (len)); \
   } while (0)
 
@@ -78,9 +50,9 @@ Bytes Hex(const char* s) {
 
 void TestCmacRfc4493(void**) {
   const Bytes key = Hex("2b7e151628aed2a6abf7158809cf4f3c");
-  const Bytes msg = Hex(
-      "6bc1bee22e409f96e93d7e117393172a ae2d8a571e03ac9c9eb76fac45af8e51"
-      "30c81c46a35ce411e5fbc1191a0a52ef f69f2445df4f9b17ad2b417be66c3710");
+  const Bytes msg =
+      Hex("6bc1bee22e409f96e93d7e117393172a ae2d8a571e03ac9c9eb76fac45af8e51"
+          "30c81c46a35ce411e5fbc1191a0a52ef f69f2445df4f9b17ad2b417be66c3710");
   struct {
     size_t len;
     const char* mac;
@@ -139,23 +111,20 @@ const AeadVector kAeadVectors[] = {
      "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
      "76fc6ece0f4e1768cddf8853bb2d551b"},
     // NIST SP 800-38C, appendix C.
-    {"SP 800-38C example 1", AeadMode::kCcm,
-     "404142434445464748494a4b4c4d4e4f", "10111213141516",
-     "0001020304050607", "20212223", "7162015b", "4dac255d"},
-    {"SP 800-38C example 2", AeadMode::kCcm,
-     "404142434445464748494a4b4c4d4e4f", "1011121314151617",
-     "000102030405060708090a0b0c0d0e0f", "202122232425262728292a2b2c2d2e2f",
-     "d2a1f0e051ea5f62081a7792073d593d", "1fc64fbfaccd"},
-    {"SP 800-38C example 3", AeadMode::kCcm,
-     "404142434445464748494a4b4c4d4e4f", "101112131415161718191a1b",
-     "000102030405060708090a0b0c0d0e0f10111213",
+    {"SP 800-38C example 1", AeadMode::kCcm, "404142434445464748494a4b4c4d4e4f",
+     "10111213141516", "0001020304050607", "20212223", "7162015b", "4dac255d"},
+    {"SP 800-38C example 2", AeadMode::kCcm, "404142434445464748494a4b4c4d4e4f",
+     "1011121314151617", "000102030405060708090a0b0c0d0e0f",
+     "202122232425262728292a2b2c2d2e2f", "d2a1f0e051ea5f62081a7792073d593d",
+     "1fc64fbfaccd"},
+    {"SP 800-38C example 3", AeadMode::kCcm, "404142434445464748494a4b4c4d4e4f",
+     "101112131415161718191a1b", "000102030405060708090a0b0c0d0e0f10111213",
      "202122232425262728292a2b2c2d2e2f3031323334353637",
      "e3b201a9f5b71a7a9b1ceaeccd97e70b6176aad9a4428aa5", "484392fbc1b09951"},
     // RFC 3610, packet vector #1.
     {"RFC 3610 packet vector 1", AeadMode::kCcm,
      "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf", "00000003020100a0a1a2a3a4a5",
-     "0001020304050607",
-     "08090a0b0c0d0e0f101112131415161718191a1b1c1d1e",
+     "0001020304050607", "08090a0b0c0d0e0f101112131415161718191a1b1c1d1e",
      "588c979a61c663d2f066d0c2c0f989806d5f6b61dac384", "17e8d12cfdf926e0"},
 };
 
@@ -192,49 +161,88 @@ void TestAeadPublishedVectors(void**) {
 // Encryption in Windows 10").
 
 const char kPreauthMessages[5][1400] = {
-    "FE534D4240000100000000000000800000000000000000000100000000000000FFFE000000000000"
-    "00000000000000000000000000000000000000000000000024000500000000003F000000ECD86F32"
-    "6276024F9F7752B89BB33F3A70000000020000000202100200030203110300000100260000000000"
-    "010020000100FA49E6578F1F3A9F4CD3E9CC14A67AA884B3D05844E0E5A118225C15887F32FF0000"
+    "FE534D4240000100000000000000800000000000000000000100000000000000FFFE000000"
+    "000000"
+    "00000000000000000000000000000000000000000000000024000500000000003F000000EC"
+    "D86F32"
+    "6276024F9F7752B89BB33F3A70000000020000000202100200030203110300000100260000"
+    "000000"
+    "010020000100FA49E6578F1F3A9F4CD3E9CC14A67AA884B3D05844E0E5A118225C15887F32"
+    "FF0000"
     "0200060000000000020002000100",
-    "FE534D4240000100000000000000010001000000000000000100000000000000FFFE000000000000"
-    "000000000000000000000000000000000000000000000000410001001103020039CBCAF329714942"
-    "BDCE5D60F09AB3FB2F000000000080000000800000008000D8DAE5ADCBAED00109094AB095AED001"
-    "80004001C00100006082013C06062B0601050502A08201303082012CA01A3018060A2B0601040182"
-    "3702021E060A2B06010401823702020AA282010C048201084E45474F455854530100000000000000"
-    "60000000700000007C7CC0FD06D6362D02DDE1CF343BFE292900F49750B4AA97934D9C4296B26E51"
-    "FD370471B235E15A50DAE15BD5489C87000000000000000060000000010000000000000000000000"
-    "5C33530DEAF90D4DB2EC4AE3786EC3084E45474F4558545303000000010000004000000098000000"
-    "7C7CC0FD06D6362D02DDE1CF343BFE295C33530DEAF90D4DB2EC4AE3786EC3084000000058000000"
-    "3056A05430523027802530233121301F06035504031318546F6B656E205369676E696E6720507562"
-    "6C6963204B65793027802530233121301F06035504031318546F6B656E205369676E696E67205075"
-    "626C6963204B6579010026000000000001002000010060A3C3B95C3C7CCD51EC536648D9B3AC74C4"
+    "FE534D4240000100000000000000010001000000000000000100000000000000FFFE000000"
+    "000000"
+    "000000000000000000000000000000000000000000000000410001001103020039CBCAF329"
+    "714942"
+    "BDCE5D60F09AB3FB2F000000000080000000800000008000D8DAE5ADCBAED00109094AB095"
+    "AED001"
+    "80004001C00100006082013C06062B0601050502A08201303082012CA01A3018060A2B0601"
+    "040182"
+    "3702021E060A2B06010401823702020AA282010C048201084E45474F455854530100000000"
+    "000000"
+    "60000000700000007C7CC0FD06D6362D02DDE1CF343BFE292900F49750B4AA97934D9C4296"
+    "B26E51"
+    "FD370471B235E15A50DAE15BD5489C87000000000000000060000000010000000000000000"
+    "000000"
+    "5C33530DEAF90D4DB2EC4AE3786EC3084E45474F4558545303000000010000004000000098"
+    "000000"
+    "7C7CC0FD06D6362D02DDE1CF343BFE295C33530DEAF90D4DB2EC4AE3786EC3084000000058"
+    "000000"
+    "3056A05430523027802530233121301F06035504031318546F6B656E205369676E696E6720"
+    "507562"
+    "6C6963204B65793027802530233121301F06035504031318546F6B656E205369676E696E67"
+    "205075"
+    "626C6963204B6579010026000000000001002000010060A3C3B95C3C7CCD51EC536648D9B3"
+    "AC74C4"
     "83CA5B65385A251117BEB30712E50000020004000000000001000200",
-    "FE534D4240000100000000000100800000000000000000000200000000000000FFFE000000000000"
-    "00000000000000000000000000000000000000000000000019000001010000000000000058004A00"
-    "0000000000000000604806062B0601050502A03E303CA00E300C060A2B06010401823702020AA22A"
-    "04284E544C4D5353500001000000978208E200000000000000000000000000000000060380250000"
+    "FE534D4240000100000000000100800000000000000000000200000000000000FFFE000000"
+    "000000"
+    "00000000000000000000000000000000000000000000000019000001010000000000000058"
+    "004A00"
+    "0000000000000000604806062B0601050502A03E303CA00E300C060A2B0601040182370202"
+    "0AA22A"
+    "04284E544C4D5353500001000000978208E200000000000000000000000000000000060380"
+    "250000"
     "000F",
-    "FE534D4240000100160000C00100010001000000000000000200000000000000FFFE000000000000"
-    "190000000010000000000000000000000000000000000000090000004800B300A181B03081ADA003"
-    "0A0101A10C060A2B06010401823702020AA281970481944E544C4D53535000020000000C000C0038"
-    "00000015828AE20D1D8BA31179D008000000000000000050005000440000000A0092270000000F53"
-    "005500540033003100310002000C0053005500540033003100310001000C00530055005400330031"
-    "00310004000C0053005500540033003100310003000C0053005500540033003100310007000800A1"
+    "FE534D4240000100160000C00100010001000000000000000200000000000000FFFE000000"
+    "000000"
+    "190000000010000000000000000000000000000000000000090000004800B300A181B03081"
+    "ADA003"
+    "0A0101A10C060A2B06010401823702020AA281970481944E544C4D53535000020000000C00"
+    "0C0038"
+    "00000015828AE20D1D8BA31179D008000000000000000050005000440000000A0092270000"
+    "000F53"
+    "005500540033003100310002000C0053005500540033003100310001000C00530055005400"
+    "330031"
+    "00310004000C0053005500540033003100310003000C005300550054003300310031000700"
+    "0800A1"
     "A1F5ADCBAED00100000000",
-    "FE534D4240000100000000000100800000000000000000000300000000000000FFFE000000000000"
-    "1900000000100000000000000000000000000000000000001900000101000000000000005800CF01"
-    "0000000000000000A18201CB308201C7A0030A0101A28201AA048201A64E544C4D53535000030000"
-    "001800180090000000EE00EE00A80000000C000C00580000001A001A0064000000120012007E0000"
-    "001000100096010000158288E2060380250000000FECAC77A5F385A8BF9C38C706EEEDDCD3530055"
-    "005400330031003100610064006D0069006E006900730074007200610074006F0072004400520049"
-    "0056004500520033003100310000000000000000000000000000000000000000000000000063078E"
-    "B639FE03E20A231C3AE3BF23080101000000000000A1A1F5ADCBAED001BC4AD05F223CC90F000000"
-    "0002000C0053005500540033003100310001000C0053005500540033003100310004000C00530055"
-    "00540033003100310003000C0053005500540033003100310007000800A1A1F5ADCBAED001060004"
-    "00020000000800300030000000000000000000000000300000B61FEFCAA857EA57BF1EDCEBF8974B"
-    "8E0EBA5A6DFD9D07A31D11B548F8C9D0CC0A00100000000000000000000000000000000000090016"
-    "0063006900660073002F005300550054003300310031000000000000000000000000003B9BDFF38F"
+    "FE534D4240000100000000000100800000000000000000000300000000000000FFFE000000"
+    "000000"
+    "19000000001000000000000000000000000000000000000019000001010000000000000058"
+    "00CF01"
+    "0000000000000000A18201CB308201C7A0030A0101A28201AA048201A64E544C4D53535000"
+    "030000"
+    "001800180090000000EE00EE00A80000000C000C00580000001A001A006400000012001200"
+    "7E0000"
+    "001000100096010000158288E2060380250000000FECAC77A5F385A8BF9C38C706EEEDDCD3"
+    "530055"
+    "005400330031003100610064006D0069006E006900730074007200610074006F0072004400"
+    "520049"
+    "00560045005200330031003100000000000000000000000000000000000000000000000000"
+    "63078E"
+    "B639FE03E20A231C3AE3BF23080101000000000000A1A1F5ADCBAED001BC4AD05F223CC90F"
+    "000000"
+    "0002000C0053005500540033003100310001000C0053005500540033003100310004000C00"
+    "530055"
+    "00540033003100310003000C0053005500540033003100310007000800A1A1F5ADCBAED001"
+    "060004"
+    "00020000000800300030000000000000000000000000300000B61FEFCAA857EA57BF1EDCEB"
+    "F8974B"
+    "8E0EBA5A6DFD9D07A31D11B548F8C9D0CC0A00100000000000000000000000000000000000"
+    "090016"
+    "0063006900660073002F005300550054003300310031000000000000000000000000003B9B"
+    "DFF38F"
     "5EE8F9663F11A0F4C03A78A31204100100000063775A9A5FD97F0600000000",
 };
 
@@ -265,8 +273,7 @@ void TestPreauthHashAndSmb311SigningKey(void**) {
   Bytes session_key = Hex("270E1BA896585EEB7AF3472D3B4C75A7");
   Smb3SessionKeys keys;
   ASSERT_OK(DeriveSmb3SessionKeys(Dialect::kSmb311, session_key.data(),
-                                  session_key.size(), hash.value(), 16,
-                                  &keys));
+                                  session_key.size(), hash.value(), 16, &keys));
   ASSERT_BYTES(Hex("73FE7A9A77BEF0BDE49C650D8CCB5F76"), keys.signing, 16u);
 
   PreauthHash copy;
@@ -399,10 +406,10 @@ void TestCmacGmacSignersMatchPrimitives(void**) {
   Bytes key(16);
   for (auto& b : key) b = static_cast<uint8_t>(rng());
   std::unique_ptr<Smb2Signer> cmac, gmac;
-  ASSERT_OK(Smb2Signer::Create(SigningAlgorithm::kAesCmac, key.data(), 16,
-                               &cmac));
-  ASSERT_OK(Smb2Signer::Create(SigningAlgorithm::kAesGmac, key.data(), 16,
-                               &gmac));
+  ASSERT_OK(
+      Smb2Signer::Create(SigningAlgorithm::kAesCmac, key.data(), 16, &cmac));
+  ASSERT_OK(
+      Smb2Signer::Create(SigningAlgorithm::kAesGmac, key.data(), 16, &gmac));
   for (unsigned seed = 0; seed < 64; ++seed) {
     rng.seed(seed);
     Bytes pdu = RandomPdu(rng, 64 + rng() % 300);
@@ -425,9 +432,8 @@ void TestCmacGmacSignersMatchPrimitives(void**) {
     memcpy(nonce, pdu.data() + kSmb2MessageIdOffset, 8);
     nonce[8] = static_cast<uint8_t>((server ? 1 : 0) | (cancel ? 2 : 0));
     nonce[9] = nonce[10] = nonce[11] = 0;
-    ASSERT_OK(AeadSeal(AeadMode::kGcm, key.data(), 16, nonce, 12,
-                       zeroed.data(), zeroed.size(), nullptr, 0, nullptr,
-                       expect, 16));
+    ASSERT_OK(AeadSeal(AeadMode::kGcm, key.data(), 16, nonce, 12, zeroed.data(),
+                       zeroed.size(), nullptr, 0, nullptr, expect, 16));
     ASSERT_OK(gmac->Compute(pdu.data(), pdu.size(), got));
     if (memcmp(expect, got, 16) != 0) fail_msg("seed %u: GMAC differs", seed);
   }
@@ -461,24 +467,36 @@ const char kSmb300ResponsePlain[] =
     "11000000170000000000000000000000";
 
 const char kSmb311Plain[] =
-    "FE534D4240000100000000000900010008000000000000000500000000000000FFFE000001000000"
-    "25000000001000000000000000000000000000000000000031007000170000000000000000000000"
-    "0600000004000000010000000400000000000000000000007000000000000000536D623320656E63"
+    "FE534D4240000100000000000900010008000000000000000500000000000000FFFE000001"
+    "000000"
+    "25000000001000000000000000000000000000000000000031007000170000000000000000"
+    "000000"
+    "0600000004000000010000000400000000000000000000007000000000000000536D623320"
+    "656E63"
     "72797074696F6E2074657374696E67";
 const char kSmb311Transformed[] =
-    "FD534D42BD73D97D2BC9001BCAFAC0FDFF5FEEBCC7D6822D269CAF48904C664C0000000087000000"
-    "0000010025000000001000006ECDD2A7AFC7B47763057A041B8FD4DAFFE990B70C9E09D36C084E02"
-    "D14EF247F8BDE38ACF6256F8B1D3B56F77FBDEB312FEA5E92CBCC1ED8FB2EBBFAA75E49A4A394BB4"
-    "4576545567C24D4C014D47C9FBDFDAFD2C4F9B72F8D256452620A299F48E29E53D6B61D1C13A19E9"
+    "FD534D42BD73D97D2BC9001BCAFAC0FDFF5FEEBCC7D6822D269CAF48904C664C0000000087"
+    "000000"
+    "0000010025000000001000006ECDD2A7AFC7B47763057A041B8FD4DAFFE990B70C9E09D36C"
+    "084E02"
+    "D14EF247F8BDE38ACF6256F8B1D3B56F77FBDEB312FEA5E92CBCC1ED8FB2EBBFAA75E49A4A"
+    "394BB4"
+    "4576545567C24D4C014D47C9FBDFDAFD2C4F9B72F8D256452620A299F48E29E53D6B61D1C1"
+    "3A19E9"
     "1AF013F00D17E3ABC2FC3D36C8C1B6B93973253852DBD442E46EE8";
 const char kSmb311Response[] =
-    "FD534D42ACBE1CB7ED343ADF1725EF144D90D4B0E06831DD2E8EB7B4000000000000000050000000"
-    "00000100250000000010000026BBBF949983A6C1C796559D0F2C510CB651D1F7B6AC8DED32A2A0B8"
-    "F2D793A815C6F6B848D69767A215841A42D400AE6DDB5F0B44173A014973321FDD7950DA6179159B"
+    "FD534D42ACBE1CB7ED343ADF1725EF144D90D4B0E06831DD2E8EB7B4000000000000000050"
+    "000000"
+    "00000100250000000010000026BBBF949983A6C1C796559D0F2C510CB651D1F7B6AC8DED32"
+    "A2A0B8"
+    "F2D793A815C6F6B848D69767A215841A42D400AE6DDB5F0B44173A014973321FDD7950DA61"
+    "79159B"
     "82E03C9E18A050FF0EA1C967";
 const char kSmb311ResponsePlain[] =
-    "FE534D4240000100000000000900010001000000000000000500000000000000FFFE000001000000"
-    "25000000001000000000000000000000000000000000000011000000170000000000000000000000";
+    "FE534D4240000100000000000900010001000000000000000500000000000000FFFE000001"
+    "000000"
+    "25000000001000000000000000000000000000000000000011000000170000000000000000"
+    "000000";
 
 void CheckEncryptKat(CipherId id, const uint8_t* key, size_t key_len,
                      const char* plain_hex, const char* transformed_hex,
@@ -497,8 +515,8 @@ void CheckEncryptKat(CipherId id, const uint8_t* key, size_t key_len,
     Bytes back(plain.size());
     size_t back_len = 0;
     TransformHeader h;
-    ASSERT_OK(cipher->Decrypt(out.data(), out.size(), back.data(),
-                              back.size(), &back_len, &h));
+    ASSERT_OK(cipher->Decrypt(out.data(), out.size(), back.data(), back.size(),
+                              &back_len, &h));
     assert_true(back == plain);
     assert_int_equal(h.session_id, session_id);
   }
@@ -597,8 +615,8 @@ void TestSigningRoundTrips(void**) {
       ASSERT_OK(Smb2PduLength(chain.data() + offset, chain.size() - offset,
                               &pdu_len));
       s = signer->VerifyPdu(chain.data() + offset, pdu_len);
-      if (!s.ok()) fail_msg("seed %u: PDU %zu: %s", seed, seen,
-                            s.ToString().c_str());
+      if (!s.ok())
+        fail_msg("seed %u: PDU %zu: %s", seed, seen, s.ToString().c_str());
       offset += pdu_len;
       ++seen;
     }
@@ -726,48 +744,55 @@ void TestTransformHeaderBadInput(void**) {
   size_t out_len = 0;
 
   for (size_t len = 0; len < kTransformHeaderSize; ++len) {
-    assert_true(ParseTransformHeader(sealed.data(), len, nullptr).IsTruncated());
-    assert_true(cipher->Decrypt(sealed.data(), len, out.data(), out.size(),
-                                &out_len, nullptr)
+    assert_true(
+        ParseTransformHeader(sealed.data(), len, nullptr).IsTruncated());
+    assert_true(cipher
+                    ->Decrypt(sealed.data(), len, out.data(), out.size(),
+                              &out_len, nullptr)
                     .IsTruncated());
   }
   assert_true(ParseTransformHeader(nullptr, 100, nullptr).IsTruncated());
   // Data shorter than OriginalMessageSize, and longer.
-  assert_true(cipher->Decrypt(sealed.data(), sealed.size() - 1, out.data(),
-                              out.size(), &out_len, nullptr)
+  assert_true(cipher
+                  ->Decrypt(sealed.data(), sealed.size() - 1, out.data(),
+                            out.size(), &out_len, nullptr)
                   .IsTruncated());
   Bytes longer = sealed;
   longer.push_back(0);
-  assert_true(cipher->Decrypt(longer.data(), longer.size(), out.data(),
-                              out.size(), &out_len, nullptr)
+  assert_true(cipher
+                  ->Decrypt(longer.data(), longer.size(), out.data(),
+                            out.size(), &out_len, nullptr)
                   .IsMalformed());
   // OriginalMessageSize rewritten: mismatch is caught before the tag.
   Bytes bad = sealed;
   internal::StoreLe32(0xFFFFFFFF, bad.data() + 36);
-  assert_true(ParseTransformHeader(bad.data(), bad.size(), nullptr)
-                  .IsTruncated());
+  assert_true(
+      ParseTransformHeader(bad.data(), bad.size(), nullptr).IsTruncated());
   internal::StoreLe32(0, bad.data() + 36);
-  assert_true(ParseTransformHeader(bad.data(), bad.size(), nullptr)
-                  .IsMalformed());
+  assert_true(
+      ParseTransformHeader(bad.data(), bad.size(), nullptr).IsMalformed());
   // Flags other than 1.
   bad = sealed;
   internal::StoreLe16(2, bad.data() + 42);
-  assert_true(ParseTransformHeader(bad.data(), bad.size(), nullptr)
-                  .IsMalformed());
+  assert_true(
+      ParseTransformHeader(bad.data(), bad.size(), nullptr).IsMalformed());
   // Every ProtocolId bit.
   for (size_t bit = 0; bit < 32; ++bit) {
     bad = sealed;
     bad[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
-    assert_true(cipher->Decrypt(bad.data(), bad.size(), out.data(),
-                                out.size(), &out_len, nullptr)
+    assert_true(cipher
+                    ->Decrypt(bad.data(), bad.size(), out.data(), out.size(),
+                              &out_len, nullptr)
                     .IsMalformed());
   }
   // Output too small, for both directions.
-  assert_true(cipher->Decrypt(sealed.data(), sealed.size(), out.data(),
-                              msg.size() - 1, &out_len, nullptr)
+  assert_true(cipher
+                  ->Decrypt(sealed.data(), sealed.size(), out.data(),
+                            msg.size() - 1, &out_len, nullptr)
                   .IsInvalidArgument());
-  assert_true(cipher->Encrypt(nonce, 1, msg.data(), msg.size(), out.data(),
-                              kTransformHeaderSize + msg.size() - 1)
+  assert_true(cipher
+                  ->Encrypt(nonce, 1, msg.data(), msg.size(), out.data(),
+                            kTransformHeaderSize + msg.size() - 1)
                   .IsInvalidArgument());
   assert_true(cipher->Encrypt(nonce, 1, msg.data(), 0, out.data(), out.size())
                   .IsInvalidArgument());
@@ -779,8 +804,8 @@ void TestTransformHeaderBadInput(void**) {
 void TestChainBadInput(void**) {
   Bytes key(16, 1);
   std::unique_ptr<Smb2Signer> signer;
-  ASSERT_OK(Smb2Signer::Create(SigningAlgorithm::kAesCmac, key.data(), 16,
-                               &signer));
+  ASSERT_OK(
+      Smb2Signer::Create(SigningAlgorithm::kAesCmac, key.data(), 16, &signer));
   std::mt19937_64 rng(5);
   Bytes chain = RandomPdu(rng, 200);
   size_t pdu_len = 0;
@@ -799,7 +824,8 @@ void TestChainBadInput(void**) {
   internal::StoreLe32(100, chain.data() + kSmb2NextCommandOffset);
   assert_true(signer->SignChain(chain.data(), chain.size()).IsMalformed());
   internal::StoreLe32(56, chain.data() + kSmb2NextCommandOffset);
-  assert_true(Smb2PduLength(chain.data(), chain.size(), &pdu_len).IsMalformed());
+  assert_true(
+      Smb2PduLength(chain.data(), chain.size(), &pdu_len).IsMalformed());
   // Second PDU that is not SMB2.
   internal::StoreLe32(128, chain.data() + kSmb2NextCommandOffset);
   Bytes before = chain;
@@ -827,12 +853,11 @@ void TestCreateBadArguments(void**) {
                   .IsInvalidArgument());
   assert_true(Smb2Signer::Create(SigningAlgorithm::kAesGmac, key, 15, &signer)
                   .IsInvalidArgument());
-  assert_true(Smb2Signer::Create(SigningAlgorithm::kHmacSha256, key, 0,
-                                 &signer)
+  assert_true(Smb2Signer::Create(SigningAlgorithm::kHmacSha256, key, 0, &signer)
                   .IsInvalidArgument());
-  assert_true(Smb2Signer::Create(static_cast<SigningAlgorithm>(9), key, 16,
-                                 &signer)
-                  .IsInvalidArgument());
+  assert_true(
+      Smb2Signer::Create(static_cast<SigningAlgorithm>(9), key, 16, &signer)
+          .IsInvalidArgument());
   std::unique_ptr<Smb3Cipher> cipher;
   assert_true(Smb3Cipher::Create(CipherId::kAes128Ccm, key, 32, &cipher)
                   .IsInvalidArgument());
@@ -841,15 +866,15 @@ void TestCreateBadArguments(void**) {
   assert_true(Smb3Cipher::Create(static_cast<CipherId>(5), key, 16, &cipher)
                   .IsInvalidArgument());
   Smb3SessionKeys keys;
-  assert_true(DeriveSmb3SessionKeys(Dialect::kSmb300, key, 16, nullptr, 32,
-                                    &keys)
-                  .IsInvalidArgument());
-  assert_true(DeriveSmb3SessionKeys(Dialect::kSmb210, key, 16, nullptr, 16,
-                                    &keys)
-                  .IsInvalidArgument());
-  assert_true(DeriveSmb3SessionKeys(Dialect::kSmb311, key, 16, nullptr, 16,
-                                    &keys)
-                  .IsInvalidArgument());
+  assert_true(
+      DeriveSmb3SessionKeys(Dialect::kSmb300, key, 16, nullptr, 32, &keys)
+          .IsInvalidArgument());
+  assert_true(
+      DeriveSmb3SessionKeys(Dialect::kSmb210, key, 16, nullptr, 16, &keys)
+          .IsInvalidArgument());
+  assert_true(
+      DeriveSmb3SessionKeys(Dialect::kSmb311, key, 16, nullptr, 16, &keys)
+          .IsInvalidArgument());
   uint8_t hash[64] = {};
   ASSERT_OK(DeriveSmb3SessionKeys(Dialect::kSmb311, key, 32, hash, 32, &keys));
   assert_int_equal(keys.cipher_key_len, 32);

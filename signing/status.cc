@@ -5,32 +5,41 @@
 namespace samba_ca {
 namespace signing {
 
-std::string Status::ToString() const {
-  const char* name = "OK";
-  switch (code_) {
-    case Code::kOk:
+const char* StatusCodeName(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk:
       return "OK";
-    case Code::kInvalidArgument:
-      name = "Invalid argument";
-      break;
-    case Code::kTruncated:
-      name = "Truncated";
-      break;
-    case Code::kMalformed:
-      name = "Malformed";
-      break;
-    case Code::kAuthFailed:
-      name = "Authentication failed";
-      break;
-    case Code::kCryptoError:
-      name = "Crypto error";
-      break;
+    case StatusCode::kInvalidArgument:
+      return "Invalid argument";
+    case StatusCode::kTruncated:
+      return "Truncated";
+    case StatusCode::kMalformed:
+      return "Malformed";
+    case StatusCode::kAuthFailed:
+      return "Authentication failed";
+    case StatusCode::kCryptoError:
+      return "Crypto error";
+    case StatusCode::kUnsupported:
+      return "Unsupported";
+    case StatusCode::kIoError:
+      return "I/O error";
+    case StatusCode::kServerError:
+      return "Server error";
+    case StatusCode::kProtocolError:
+      return "Protocol error";
   }
-  std::string s(name);
+  return "OK";
+}
+
+std::string FormatStatus(StatusCode code, std::string_view message) {
+  if (code == StatusCode::kOk) return "OK";
+  std::string s(StatusCodeName(code));
   s += ": ";
-  s += message_;
+  s.append(message.data(), message.size());
   return s;
 }
+
+std::string Status::ToString() const { return FormatStatus(code_, message_); }
 
 }  // namespace signing
 }  // namespace samba_ca

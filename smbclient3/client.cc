@@ -51,17 +51,8 @@ const char* SigningAlgorithmName(SigningAlgorithm a) {
 }
 
 const char* CipherName(CipherId c) {
-  switch (c) {
-    case CipherId::kAes128Ccm:
-      return "AES-128-CCM";
-    case CipherId::kAes128Gcm:
-      return "AES-128-GCM";
-    case CipherId::kAes256Ccm:
-      return "AES-256-CCM";
-    case CipherId::kAes256Gcm:
-      return "AES-256-GCM";
-  }
-  return "unknown";
+  const char* name = signing::CipherIdName(c);
+  return name != nullptr ? name : "unknown";
 }
 
 Status ParseSigningAlgorithm(const std::string& t, SigningAlgorithm* out) {

@@ -2,8 +2,9 @@
 //
 // Status: the error value of every fallible call in smbclient3/. LevelDB
 // style: a code plus a message; a server error also carries its NTSTATUS.
-// Unlike signing::Status the message is an owned string: the client builds
-// errors off the hot path and wants them to say which PDU and field failed.
+// The codes and their names are signing::StatusCode's. Unlike
+// signing::Status the message is an owned string: the client builds errors
+// off the hot path and wants them to say which PDU and field failed.
 
 #ifndef SAMBA_CA_SMBCLIENT3_CLIENT_STATUS_H_
 #define SAMBA_CA_SMBCLIENT3_CLIENT_STATUS_H_
@@ -18,17 +19,7 @@ namespace smbclient3 {
 
 class Status {
  public:
-  enum class Code {
-    kOk = 0,
-    kInvalidArgument,  // the caller asked for something unusable
-    kTruncated,        // a PDU shorter than the structure it must hold
-    kMalformed,        // fields inconsistent (offsets overrun, bad sizes)
-    kUnsupported,      // a dialect, algorithm or feature we do not speak
-    kAuthFailed,       // a signature or AEAD tag did not verify
-    kIoError,          // the transport failed or the peer closed
-    kServerError,      // the server answered with a failing NTSTATUS
-    kProtocolError,    // a well-formed answer that breaks the protocol
-  };
+  using Code = signing::StatusCode;
 
   Status() = default;
 

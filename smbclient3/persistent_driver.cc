@@ -21,9 +21,8 @@
 //   quit
 #include <openssl/rand.h>
 
-#include <chrono>
-
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -57,6 +56,32 @@ std::map<std::string, Handle> clients;
 
 void Err(const Status& s) {
   printf("ERR 0x%08x %s\n", s.ntstatus(), s.ToString().c_str());
+}
+
+// Asks for a lease V2 with `key` and `state` on `req`.
+void AddLease(const uint8_t key[16], uint32_t state, CreateRequest* req) {
+  LeaseV2 l;
+  memcpy(l.key, key, 16);
+  l.state = state;
+  req->oplock_level = kOplockLease;
+  req->contexts.push_back(MakeLeaseV2(l));
+}
+
+// The benchmarks' contexts: DH2Q (persistent or durable) with a fresh
+// create GUID and a lease RWH with a fresh key.
+void AddBenchContexts(bool persistent, CreateRequest* req) {
+  DurableV2Request d;
+  d.flags = persistent ? kDhandleFlagPersistent : 0;
+  RAND_bytes(d.create_guid, 16);
+  req->contexts.push_back(MakeDh2q(d));
+  uint8_t key[16];
+  RAND_bytes(key, 16);
+  AddLease(key, kLeaseRead | kLeaseWrite | kLeaseHandle, req);
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+      .count();
 }
 
 std::string LeaseName(uint32_t st) {
@@ -122,11 +147,7 @@ void Run(const std::vector<std::string>& w) {
     if (w[6] == "-") {
       req.oplock_level = kOplockBatch;
     } else {
-      LeaseV2 l;
-      memcpy(l.key, h.lease_key, 16);
-      l.state = h.lease_state;
-      req.oplock_level = kOplockLease;
-      req.contexts.push_back(MakeLeaseV2(l));
+      AddLease(h.lease_key, h.lease_state, &req);
     }
     OpenResult r;
     Status s = c->Create(req, &r);
@@ -137,12 +158,13 @@ void Run(const std::vector<std::string>& w) {
     h.name = w[2];
     h.access = req.desired_access;
     h.share = req.share_access;
-    printf("OK fid=%llu durable=%d persistent=%d timeout=%u lease=%s "
-           "oplock=0x%02x\n",
-           static_cast<unsigned long long>(h.fid.persistent), r.durable,
-           r.persistent, r.durable_timeout_ms,
-           r.lease_granted ? LeaseName(r.lease_state).c_str() : "none",
-           r.response.oplock_level);
+    printf(
+        "OK fid=%llu durable=%d persistent=%d timeout=%u lease=%s "
+        "oplock=0x%02x\n",
+        static_cast<unsigned long long>(h.fid.persistent), r.durable,
+        r.persistent, r.durable_timeout_ms,
+        r.lease_granted ? LeaseName(r.lease_state).c_str() : "none",
+        r.response.oplock_level);
     return;
   }
   if (cmd == "plain" && w.size() == 5) {
@@ -218,11 +240,7 @@ void Run(const std::vector<std::string>& w) {
     rc.flags = h.persistent ? kDhandleFlagPersistent : 0;
     req.contexts.push_back(MakeDh2c(rc));
     if (h.lease_state != 0) {
-      LeaseV2 l;
-      memcpy(l.key, h.lease_key, 16);
-      l.state = h.lease_state;
-      req.oplock_level = kOplockLease;
-      req.contexts.push_back(MakeLeaseV2(l));
+      AddLease(h.lease_key, h.lease_state, &req);
     } else {
       req.oplock_level = kOplockBatch;
     }
@@ -244,15 +262,7 @@ void Run(const std::vector<std::string>& w) {
     for (int i = 0; i < n; i++) {
       CreateRequest req;
       req.name = w[2];
-      DurableV2Request d;
-      d.flags = (w[4] == "1") ? kDhandleFlagPersistent : 0;
-      RAND_bytes(d.create_guid, 16);
-      req.contexts.push_back(MakeDh2q(d));
-      LeaseV2 l;
-      RAND_bytes(l.key, 16);
-      l.state = kLeaseRead | kLeaseWrite | kLeaseHandle;
-      req.oplock_level = kOplockLease;
-      req.contexts.push_back(MakeLeaseV2(l));
+      AddBenchContexts(w[4] == "1", &req);
       OpenResult r;
       Status s = c->Create(req, &r);
       if (!s.ok()) return Err(s);
@@ -263,8 +273,7 @@ void Run(const std::vector<std::string>& w) {
       s = c->Close(r.response.file_id);
       if (!s.ok()) return Err(s);
     }
-    double secs = std::chrono::duration<double>(
-                      std::chrono::steady_clock::now() - t0).count();
+    double secs = SecondsSince(t0);
     printf("OK %d create+close in %.3f s: %.1f/s\n", n, secs, n / secs);
     return;
   }
@@ -282,8 +291,7 @@ void Run(const std::vector<std::string>& w) {
       s = c->Lock(h.fid, {l});
       if (!s.ok()) return Err(s);
     }
-    double secs = std::chrono::duration<double>(
-                      std::chrono::steady_clock::now() - t0).count();
+    double secs = SecondsSince(t0);
     printf("OK %d lock+unlock in %.3f s: %.1f/s\n", n, secs, n / secs);
     return;
   }
@@ -293,15 +301,7 @@ void Run(const std::vector<std::string>& w) {
     req.name = w[2];
     req.create_disposition = kDispositionOverwriteIf;
     req.create_options |= 0x00000002;  // FILE_WRITE_THROUGH
-    DurableV2Request d;
-    d.flags = (w[4] == "1") ? kDhandleFlagPersistent : 0;
-    RAND_bytes(d.create_guid, 16);
-    req.contexts.push_back(MakeDh2q(d));
-    LeaseV2 l;
-    RAND_bytes(l.key, 16);
-    l.state = kLeaseRead | kLeaseWrite | kLeaseHandle;
-    req.oplock_level = kOplockLease;
-    req.contexts.push_back(MakeLeaseV2(l));
+    AddBenchContexts(w[4] == "1", &req);
     OpenResult r;
     Status s = c->Create(req, &r);
     if (!s.ok()) return Err(s);
@@ -318,14 +318,14 @@ void Run(const std::vector<std::string>& w) {
       }
       off += n;
     }
-    double secs = std::chrono::duration<double>(
-                      std::chrono::steady_clock::now() - t0).count();
+    double secs = SecondsSince(t0);
     s = c->Close(r.response.file_id);
     if (!s.ok()) return Err(s);
-    printf("OK %llu MiB in %.3f s: %.1f MiB/s (persistent=%d, %u-byte "
-           "writes)\n",
-           static_cast<unsigned long long>(total >> 20), secs,
-           (total >> 20) / secs, r.persistent, chunk);
+    printf(
+        "OK %llu MiB in %.3f s: %.1f MiB/s (persistent=%d, %u-byte "
+        "writes)\n",
+        static_cast<unsigned long long>(total >> 20), secs,
+        (total >> 20) / secs, r.persistent, chunk);
     return;
   }
   printf("ERR 0xffffffff unknown command %s\n", cmd.c_str());

@@ -23,6 +23,7 @@ extern "C" {
 
 #include "framing.h"
 #include "smb2_pdu.h"
+#include "test_util.h"
 
 namespace samba_ca {
 namespace smbclient3 {
@@ -30,44 +31,7 @@ namespace {
 
 constexpr int kSeeds = 500;
 
-Bytes Hex(const char* s) {
-  Bytes out;
-  int hi = -1;
-  for (; *s; ++s) {
-    int v;
-    char c = *s;
-    if (c >= '0' && c <= '9') {
-      v = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      v = c - 'a' + 10;
-    } else if (c >= 'A' && c <= 'F') {
-      v = c - 'A' + 10;
-    } else {
-      continue;
-    }
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out.push_back(static_cast<uint8_t>(hi << 4 | v));
-      hi = -1;
-    }
-  }
-  return out;
-}
-
-#define ASSERT_OK(expr)                                             \
-  do {                                                              \
-    Status _s = (expr);                                             \
-    if (!_s.ok()) fail_msg("%s: %s", #expr, _s.ToString().c_str()); \
-  } while (0)
-
-#define ASSERT_OK_SEED(expr, seed)                                       \
-  do {                                                                   \
-    Status _s = (expr);                                                  \
-    if (!_s.ok()) {                                                      \
-      fail_msg("seed %d: %s: %s", (seed), #expr, _s.ToString().c_str()); \
-    }                                                                    \
-  } while (0)
+using ::samba_ca::testing::Hex;
 
 Bytes HeaderOnly(uint16_t command) {
   Smb2Header h;

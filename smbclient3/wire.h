@@ -13,32 +13,29 @@
 #include <cstring>
 #include <vector>
 
+#include "byte_order.h"  // signing/, found through -I../signing
+
 namespace samba_ca {
 namespace smbclient3 {
 
 using Bytes = std::vector<uint8_t>;
 
-inline uint16_t GetLe16(const uint8_t* p) {
-  return static_cast<uint16_t>(p[0] | (p[1] << 8));
-}
-inline uint32_t GetLe32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
-         (static_cast<uint32_t>(p[2]) << 16) |
-         (static_cast<uint32_t>(p[3]) << 24);
-}
-inline uint64_t GetLe64(const uint8_t* p) {
-  return static_cast<uint64_t>(GetLe32(p)) |
-         (static_cast<uint64_t>(GetLe32(p + 4)) << 32);
-}
+// The loads and stores are signing/'s (byte_order.h); the client spells
+// them Get/Put with the pointer first.
+using signing::internal::LoadLe16;
+using signing::internal::LoadLe32;
+using signing::internal::LoadLe64;
+inline uint16_t GetLe16(const uint8_t* p) { return LoadLe16(p); }
+inline uint32_t GetLe32(const uint8_t* p) { return LoadLe32(p); }
+inline uint64_t GetLe64(const uint8_t* p) { return LoadLe64(p); }
 inline void PutLe16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v);
-  p[1] = static_cast<uint8_t>(v >> 8);
+  signing::internal::StoreLe16(v, p);
 }
 inline void PutLe32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+  signing::internal::StoreLe32(v, p);
 }
 inline void PutLe64(uint8_t* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+  signing::internal::StoreLe64(v, p);
 }
 
 class Writer {

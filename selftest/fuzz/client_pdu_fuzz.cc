@@ -121,18 +121,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 }
 
 #ifdef CLIENT_FUZZ_STANDALONE
+#include "standalone_driver.h"
+
 namespace {
 
 // Mostly SMB2 headers with plausible StructureSizes, so that the body
 // decoders get past their first check.
 std::vector<uint8_t> RandomInput(uint64_t* state) {
-  auto next = [state]() {
-    *state += 0x9E3779B97F4A7C15ULL;
-    uint64_t z = *state;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  };
+  auto next = [state]() { return samba_ca::fuzz::SplitMix64(state); };
   size_t size = next() % 400;
   std::vector<uint8_t> in(size);
   for (auto& b : in) b = static_cast<uint8_t>(next());
@@ -155,30 +151,8 @@ std::vector<uint8_t> RandomInput(uint64_t* state) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1) {
-    for (int i = 1; i < argc; ++i) {
-      FILE* fp = fopen(argv[i], "rb");
-      if (fp == nullptr) {
-        perror(argv[i]);
-        return 1;
-      }
-      std::vector<uint8_t> in;
-      int c;
-      while ((c = fgetc(fp)) != EOF) in.push_back(static_cast<uint8_t>(c));
-      fclose(fp);
-      FuzzOne(in.data(), in.size());
-    }
-    printf("client_pdu_fuzz: %d input file(s) OK\n", argc - 1);
-    return 0;
-  }
-  const char* env = getenv("CLIENT_FUZZ_ITERATIONS");
-  long iterations = env ? atol(env) : 20000;
-  uint64_t state = 0xC11E;
-  for (long i = 0; i < iterations; ++i) {
-    std::vector<uint8_t> in = RandomInput(&state);
-    FuzzOne(in.data(), in.size());
-  }
-  printf("client_pdu_fuzz: %ld random inputs OK\n", iterations);
-  return 0;
+  return samba_ca::fuzz::RunStandalone(argc, argv, "client_pdu_fuzz",
+                                       "CLIENT_FUZZ_ITERATIONS", 0xC11E,
+                                       FuzzOne, RandomInput);
 }
 #endif  // CLIENT_FUZZ_STANDALONE

@@ -70,8 +70,8 @@ void FuzzOne(const uint8_t* data, size_t size) {
   std::vector<uint8_t> out(size + 1);
   for (auto& cipher : f.ciphers) {
     size_t out_len = 0;
-    Status s = cipher->Decrypt(data, size, out.data(), out.size(), &out_len,
-                               nullptr);
+    Status s =
+        cipher->Decrypt(data, size, out.data(), out.size(), &out_len, nullptr);
     if (s.ok()) abort();
     if (!parsed.ok() && s.code() != parsed.code()) abort();
   }
@@ -100,8 +100,9 @@ void FuzzOne(const uint8_t* data, size_t size) {
         abort();
       }
       size_t back_len = 0;
-      if (!cipher->Decrypt(sealed.data(), sealed.size(), out.data(),
-                           out.size(), &back_len, nullptr)
+      if (!cipher
+               ->Decrypt(sealed.data(), sealed.size(), out.data(), out.size(),
+                         &back_len, nullptr)
                .ok() ||
           back_len != size || memcmp(out.data(), data, size) != 0) {
         abort();
@@ -118,19 +119,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 }
 
 #ifdef SIGNING_FUZZ_STANDALONE
+#include "standalone_driver.h"
+
 namespace {
 
 // Inputs that reach the deeper paths more often than uniform noise: SMB2
 // headers with NextCommand chains and transform headers with a matching
 // OriginalMessageSize.
 std::vector<uint8_t> RandomInput(uint64_t* state) {
-  auto next = [state]() {
-    *state += 0x9E3779B97F4A7C15ULL;
-    uint64_t z = *state;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  };
+  auto next = [state]() { return samba_ca::fuzz::SplitMix64(state); };
   size_t size = next() % 600;
   std::vector<uint8_t> in(size);
   for (auto& b : in) b = static_cast<uint8_t>(next());
@@ -160,30 +157,8 @@ std::vector<uint8_t> RandomInput(uint64_t* state) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1) {
-    for (int i = 1; i < argc; ++i) {
-      FILE* fp = fopen(argv[i], "rb");
-      if (fp == nullptr) {
-        perror(argv[i]);
-        return 1;
-      }
-      std::vector<uint8_t> in;
-      int c;
-      while ((c = fgetc(fp)) != EOF) in.push_back(static_cast<uint8_t>(c));
-      fclose(fp);
-      FuzzOne(in.data(), in.size());
-    }
-    printf("signing_fuzz: %d input file(s) OK\n", argc - 1);
-    return 0;
-  }
-  const char* env = getenv("SIGNING_FUZZ_ITERATIONS");
-  long iterations = env ? atol(env) : 20000;
-  uint64_t state = 0x5A5A;
-  for (long i = 0; i < iterations; ++i) {
-    std::vector<uint8_t> in = RandomInput(&state);
-    FuzzOne(in.data(), in.size());
-  }
-  printf("signing_fuzz: %ld random inputs OK\n", iterations);
-  return 0;
+  return samba_ca::fuzz::RunStandalone(argc, argv, "signing_fuzz",
+                                       "SIGNING_FUZZ_ITERATIONS", 0x5A5A,
+                                       FuzzOne, RandomInput);
 }
 #endif  // SIGNING_FUZZ_STANDALONE
