@@ -328,6 +328,95 @@ typedef bool (*persistent_visit_fn)(const struct pcore_open *view,
 				    void *private_data);
 
 /*
+ * brlock.tdb is emptied when smbd starts: after a restart the byte-range
+ * locks of a disconnected persistent open live only in the store.  Put
+ * them back into brlock.tdb as the locks of a disconnected open (patch
+ * 0010), so that smbd's own lock checks and smbstatus -B see them; with
+ * num_locks == 0 (expiry, reconnect) the open's disconnected entries are
+ * removed.  The file id is what the default VFS makes of the file's
+ * stat (device, inode), the same as an open's fsp->file_id.
+ */
+static bool persistent_stored_file_id(const struct pcore_open *view,
+				      struct file_id *fid)
+{
+	const struct loadparm_substitution *lp_sub =
+		loadparm_s3_global_substitution();
+	int snum = lp_servicenumber(view->share_name);
+	char *share_path = NULL;
+	char *path = NULL;
+	SMB_STRUCT_STAT sbuf;
+	int ret;
+
+	if (snum < 0) {
+		return false;
+	}
+	share_path = lp_path(talloc_tos(), lp_sub, snum);
+	if (share_path == NULL || share_path[0] != '/') {
+		TALLOC_FREE(share_path);
+		return false;
+	}
+	path = talloc_asprintf(talloc_tos(), "%s/%s", share_path, view->path);
+	TALLOC_FREE(share_path);
+	if (path == NULL) {
+		return false;
+	}
+	ret = sys_stat(path, &sbuf, false);
+	TALLOC_FREE(path);
+	if (ret != 0) {
+		return false;
+	}
+	*fid = (struct file_id){
+		.devid = sbuf.st_ex_dev,
+		.inode = sbuf.st_ex_ino,
+	};
+	return true;
+}
+
+static void persistent_brl_set(const struct pcore_open *view,
+			       const struct file_id *fid,
+			       bool restore)
+{
+	struct lock_struct *locks = NULL;
+	uint32_t num = restore ? view->num_locks : 0;
+	uint32_t i;
+	bool ok;
+
+	if (num > 0) {
+		locks = talloc_zero_array(talloc_tos(), struct lock_struct,
+					  num);
+		if (locks == NULL) {
+			return;
+		}
+		for (i = 0; i < num; i++) {
+			locks[i].start = view->locks[i].offset;
+			locks[i].size = view->locks[i].length;
+			locks[i].lock_type =
+				(view->locks[i].type == PCORE_LOCK_EXCLUSIVE) ?
+					WRITE_LOCK : READ_LOCK;
+		}
+	}
+	ok = brl_set_disconnected_locks(*fid, view->persistent_id, locks,
+					num);
+	TALLOC_FREE(locks);
+	if (restore) {
+		DBG_NOTICE("persistent open %" PRIu64 " of [%s] %s: %" PRIu32
+			   " byte-range locks %s brlock.tdb\n",
+			   view->persistent_id,
+			   view->share_name,
+			   view->path,
+			   num,
+			   ok ? "restored in" : "not restored in (the open "
+				"holds them or they conflict)");
+	} else if (!ok) {
+		DBG_NOTICE("persistent open %" PRIu64 " of [%s] %s: its "
+			   "disconnected byte-range locks not removed\n",
+			   view->persistent_id,
+			   view->share_name,
+			   view->path);
+	}
+}
+
+/*
  * The open's timeout ran out: remove its record and what smbd may still
  * hold of it.  smbd's share mode entry and byte-range locks of a dead
  * smbd are stale and dropped by smbd on the next access; those of a
@@ -355,6 +444,13 @@ static void persistent_expire(struct persistent_db *pdb,
 			    view->path,
 			    pcore_table_last_error(pdb->table));
 		return;
+	}
+	if (view->num_locks > 0) {
+		struct file_id fid;
+
+		if (persistent_stored_file_id(view, &fid)) {
+			persistent_brl_set(view, &fid, false);
+		}
 	}
 	status = smbXsrv_open_cleanup(view->persistent_id);
 	DBG_WARNING("persistent open %" PRIu64 " of [%s] %s expired "
@@ -657,6 +753,13 @@ static bool persistent_restore_global_fn(const struct pcore_open *view,
 			    "restored: %s\n",
 			    view->persistent_id,
 			    nt_errstr(status));
+	}
+	if (view->num_locks > 0) {
+		struct file_id fid;
+
+		if (persistent_stored_file_id(view, &fid)) {
+			persistent_brl_set(view, &fid, true);
+		}
 	}
 	return false;
 }
@@ -1597,6 +1700,20 @@ static NTSTATUS persistent_reopen(struct vfs_handle_struct *handle,
 		return status;
 	}
 
+	if (view->num_locks > 0 && VALID_STAT(smb_fname->st)) {
+		/*
+		 * After a restart the stored locks were put back as a
+		 * disconnected open's (persistent_brl_set): remove them
+		 * before the open, which would otherwise see byte-range
+		 * locks on the file and grant no read caching; they are
+		 * taken again below in the name of this open.
+		 */
+		struct file_id fid = vfs_file_id_from_sbuf(conn,
+							   &smb_fname->st);
+
+		persistent_brl_set(view, &fid, false);
+	}
+
 	config->reopening = true;
 	status = SMB_VFS_NEXT_CREATE_FILE(
 		handle,
@@ -1654,6 +1771,12 @@ static NTSTATUS persistent_reopen(struct vfs_handle_struct *handle,
 	}
 
 	if (view->num_locks > 0) {
+		/*
+		 * Again (a tree connect elsewhere may have put them back
+		 * meanwhile), then take the stored locks in the name of this
+		 * open, once.
+		 */
+		persistent_brl_set(view, &fsp->file_id, false);
 		br_lck = brl_get_locks(talloc_tos(), fsp);
 		if (br_lck == NULL) {
 			status = NT_STATUS_NO_MEMORY;

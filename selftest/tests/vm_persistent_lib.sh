@@ -51,8 +51,12 @@ vp_config() {
 	# the second address, on the namespace's lo ("interfaces = lo" binds
 	# every address of lo)
 	[ -n "$ns" ] || fail "vp_config needs the test's network namespace"
-	inns ip addr show dev lo | grep -q " $vp_addr2/" ||
-		inns ip addr add "$vp_addr2/8" dev lo
+	# (not "ip addr show | grep -q": under pipefail grep's early exit can
+	# fail the pipeline with SIGPIPE, and the add then finds the address)
+	case $(inns ip addr show dev lo) in
+	*" $vp_addr2/"*) ;;
+	*) inns ip addr add "$vp_addr2/8" dev lo ;;
+	esac
 	{
 		echo '	# vp_config'
 		echo '	socket options = TCP_NODELAY SO_KEEPALIVE TCP_KEEPIDLE=1 TCP_KEEPINTVL=1 TCP_KEEPCNT=2 TCP_USER_TIMEOUT=3000'
