@@ -47,6 +47,7 @@
 #include "dbwrap/dbwrap.h"
 #include "serverid.h"
 #include "smbd/smbXsrv_open.h"
+#include "smbd/scavenger.h"
 #include "librpc/gen_ndr/smbXsrv.h"
 #include "persistent_glue.h"
 #include "core/pcore_ntstatus.h"
@@ -2351,9 +2352,83 @@ struct persistent_db *persistent_handle_db(struct vfs_handle_struct *handle)
 	return config->pdb;
 }
 
+/*
+ * ---- Expiry without a tree connect: in smbd's scavenger (patch 0011) ----
+ *
+ * The expiry timer runs in smbd processes that have a share of the store
+ * connected; when the last client of the share is gone (cut, killed), no
+ * such process is left.  smbd's scavenger, which releases the share modes
+ * and locks of a disconnected durable open at its timeout, loads the
+ * module and calls this after each of its cleanups: the open's record is
+ * expired here, and from then on the scavenger also runs the module's
+ * expiry timer on the store, so that later disconnects and opens of an
+ * smbd that died expire on time with no share connected.
+ */
+static void persistent_scavenger_expired(struct tevent_context *ev,
+					 uint64_t persistent_id)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	int num = lp_numservices();
+	int snum;
+
+	for (snum = 0; snum < num; snum++) {
+		const char **objects = NULL;
+		const char *store_path = NULL;
+		struct persistent_db *pdb = NULL;
+		bool ours = false;
+		int interval_s;
+		size_t i;
+
+		if (!lp_snum_ok(snum)) {
+			continue;
+		}
+		objects = lp_vfs_objects(snum);
+		for (i = 0; objects != NULL && objects[i] != NULL; i++) {
+			if (strcmp(objects[i], PERSISTENT_MODULE_NAME) == 0) {
+				ours = true;
+			}
+		}
+		if (!ours) {
+			continue;
+		}
+		store_path = lp_parm_const_string(snum,
+						  PERSISTENT_MODULE_NAME,
+						  "store",
+						  NULL);
+		if (store_path == NULL) {
+			store_path = state_path(frame, "persistent.tdb");
+			if (store_path == NULL) {
+				continue;
+			}
+		}
+		pdb = persistent_db_get(store_path);
+		if (pdb == NULL) {
+			continue;
+		}
+		persistent_scan_one(pdb, persistent_id, persistent_now_us(),
+				    NULL, NULL);
+		if (pdb->ev == NULL) {
+			interval_s = lp_parm_int(
+				snum, PERSISTENT_MODULE_NAME, "scan interval",
+				PERSISTENT_DEFAULT_SCAN_INTERVAL_S);
+			pdb->scan_interval_ms =
+				(interval_s > 0 && interval_s <= 3600) ?
+					(uint32_t)interval_s * 1000 : 0;
+			pdb->ev = ev;
+			pdb->users = 1;
+			DBG_NOTICE("scavenger: expiry timer on %s\n",
+				   pdb->path);
+			persistent_scan(pdb, NULL, NULL);
+		}
+		persistent_timer_arm(pdb);
+	}
+	TALLOC_FREE(frame);
+}
+
 static_decl_vfs;
 NTSTATUS vfs_persistent_init(TALLOC_CTX *ctx)
 {
+	smbd_scavenger_register_expired(persistent_scavenger_expired);
 	return smb_register_vfs(SMB_VFS_INTERFACE_VERSION,
 				PERSISTENT_MODULE_NAME,
 				&vfs_persistent_fns);
