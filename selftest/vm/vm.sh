@@ -37,7 +37,13 @@ RC_USAGE=2
 # secs_since START [END]: seconds (one decimal) between two "date +%s.%N" values
 secs_since() { awk -v a="$1" -v b="${2:-$(date +%s.%N)}" 'BEGIN { printf "%.1f", b - a }'; }
 
-die() { echo "vm.sh: error: $*" >&2; exit "$RC_USAGE"; }
+# A half-made cache entry (set while one is being built) is removed on an error.
+BUILD_TMP=
+die() {
+	echo "vm.sh: error: $*" >&2
+	[ -z "$BUILD_TMP" ] || rm -rf "$BUILD_TMP"
+	exit "$RC_USAGE"
+}
 note() { echo "vm.sh: $*" >&2; }
 
 usage() {
@@ -144,6 +150,7 @@ fetch_kernel() {
 	fi
 	note "downloading $KERNEL_PKG $meta_ver and $pkg $ver"
 	rm -rf "$dir.tmp"
+	BUILD_TMP=$dir.tmp
 	debdir=$dir.tmp/debs
 	mkdir -p "$debdir"
 	apt_opts
@@ -163,6 +170,7 @@ fetch_kernel() {
 	rm -rf "$dir.tmp/debs"   # unpacked; "build --force" fetches them again
 	rm -rf "$dir"
 	mv "$dir.tmp" "$dir"
+	BUILD_TMP=
 	ln -sfn "$kver" "$VM_CACHE/current"
 }
 
@@ -304,7 +312,8 @@ build_initramfs() {
 		die "$BUSYBOX is not statically linked: apt-get install busybox-static"
 	fi
 	stage=$dir/initramfs.stage
-	rm -rf "$stage"
+	rm -rf "$stage" "$dir/initramfs.gz.tmp"
+	BUILD_TMP=$stage
 	mkdir -p "$stage"/{bin,sbin,dev,proc,sys,tmp,mnt,run,etc,lib/modules}
 	cp "$BUSYBOX" "$stage/bin/busybox"
 	for m in $("$BUSYBOX" --list); do
@@ -339,6 +348,7 @@ build_initramfs() {
 	mv "$dir/initramfs.gz.tmp" "$dir/initramfs.gz"
 	echo "$hash" >"$dir/initramfs.hash"
 	rm -rf "$stage"
+	BUILD_TMP=
 	note "initramfs: $dir/initramfs.gz ($(du -h "$dir/initramfs.gz" | cut -f1))"
 }
 
