@@ -179,6 +179,8 @@ show "$out"
 check "d2. non-zero exit (got $rc)" "$(yes_if test "$rc" != 0)"
 check "d2. an error naming the package ('cannot fetch the kernel package linux-image-amd64')" \
 	"$(yes_if has "$out" "cannot fetch the kernel package linux-image-amd64")"
+check "d2. apt's reason shown ('Failed to fetch http://127.0.0.1:9/')" \
+	"$(yes_if has "$out" "Failed to fetch http://127.0.0.1:9/")"
 check "d2. no half-made cache entry" "$(yes_if no_half_entry "$scratch/d2")"
 
 echo "vm_badinput: $pass_n passed, $fail_n failed"

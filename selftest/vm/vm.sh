@@ -138,6 +138,8 @@ fetch_kernel() {
 		die "cannot fetch the kernel package $KERNEL_PKG: 'apt-get update' of $SUITE ($MIRROR) failed (log above: $APT_DIR/update.log)"
 	fi
 	if ! cand=$(kernel_candidate); then
+		# apt-get update exits 0 when an index could not be fetched: show why
+		grep -E '^(W|E|Err):' "$APT_DIR/update.log" | sed 's/^/  /' >&2 || true
 		die "cannot fetch the kernel package $KERNEL_PKG from $SUITE ($MIRROR): no such package or no linux-image-<version> dependency"
 	fi
 	read -r pkg ver meta_ver <<<"$cand"
