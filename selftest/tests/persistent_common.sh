@@ -2,24 +2,36 @@
 # Shared by the persistent_*.sh tests (sourced, not a test itself).
 # Source after selftest/lib/smbd.sh.
 
-# pst_setup DIR ADDR GLOBAL-LINES [CA-SHARE-LINES]: smbd_setup, then two
-# adjustments for a stock 4.22 smbd:
-# - "vfs objects" naming a module by absolute path is refused by 4.22
-#   (smb_load_module: "error probing vfs module ... INVALID_PARAMETER");
-#   the build tree's bin/modules/vfs/persistent.so is found by name;
-# - "interfaces = 127.0.0.N" finds no interface unless N is 1 (lo holds
-#   127.0.0.1/8 only); with the /8 mask smbd binds to that address.
+# pst_setup DIR ADDR GLOBAL-LINES [CA-SHARE-LINES]: smbd_setup (shares
+# [plain] and [ca] with vfs objects = persistent), with "interfaces =
+# ADDR/8" so that smbd finds its address through lo's 127.0.0.1/8 even when
+# a test's smbd_stop/smbd_start (a full restart) has taken ADDR off lo; and
+# a check that the build has the module where its smbd looks for it.
 pst_setup() {
 	local dir=$1 addr=$2
-	# mktemp -d makes DIR 0700: the test user must reach the shares
-	chmod 755 "$dir"
 	smbd_setup "$@" || return 1
-	sed -i -e "s|^\(\tvfs objects = \)/.*|\1persistent|" \
-		-e "s|^\(\tinterfaces = $addr\)\$|\1/8|" "$dir/smb.conf"
+	sed -i -e "s|^\(\tinterfaces = $addr\)\$|\1/8|" "$dir/smb.conf"
 	if [ ! -e "$SAMBA_BIN/modules/vfs/persistent.so" ]; then
 		echo "FAIL: $SAMBA_BIN/modules/vfs/persistent.so missing"
 		return 1
 	fi
+}
+
+# pst_add_stock_share DIR NAME: a share [NAME] without the module that only
+# announces CA ("smb3 share cap:CONTINUOUS AVAILABILITY = yes"): the stock
+# behaviour every persistence test must also be shown to fail on.
+pst_add_stock_share() {
+	local dir=$1 name=$2
+	mkdir -p "$dir/$name"
+	chmod 777 "$dir/$name"
+	cat >>"$dir/smb.conf" <<CONF
+
+[$name]
+	path = $dir/$name
+	read only = no
+	posix locking = no
+	smb3 share cap:CONTINUOUS AVAILABILITY = yes
+CONF
 }
 
 # pst_torture SHARE-URL OUT TEST...: run the build's smbtorture as the test

@@ -49,16 +49,7 @@ fi
 pst_setup "$dir" "$addr" "	log level = 1 vfs:5
 	smb3 global cap:PERSISTENT HANDLES = yes" "	posix locking = no
 	persistent:scan interval = 1" || exit 1
-mkdir -p "$dir/stock"
-chmod 777 "$dir/stock"
-cat >>"$dir/smb.conf" <<CONF
-
-[stock]
-	path = $dir/stock
-	read only = no
-	posix locking = no
-	smb3 share cap:CONTINUOUS AVAILABILITY = yes
-CONF
+pst_add_stock_share "$dir" stock
 smbd_start "$dir" "$addr" || exit 1
 store="$dir/state/persistent.tdb"
 creds="$SCA_USER%$SCA_PASS"

@@ -36,16 +36,7 @@ fail=0
 pst_setup "$dir" "$addr" "	log level = 1 vfs:3
 	smb3 global cap:PERSISTENT HANDLES = yes" "	posix locking = no" || exit 1
 sed -i "/^\[plain\]/a\\	posix locking = no" "$dir/smb.conf"
-mkdir -p "$dir/caoverride"
-chmod 777 "$dir/caoverride"
-cat >>"$dir/smb.conf" <<CONF
-
-[caoverride]
-	path = $dir/caoverride
-	read only = no
-	posix locking = no
-	smb3 share cap:CONTINUOUS AVAILABILITY = yes
-CONF
+pst_add_stock_share "$dir" caoverride
 
 smbd_start "$dir" "$addr" || exit 1
 echo "smbd $("$SAMBA_BIN/smbd" --version) on $addr, config $dir/smb.conf"
