@@ -30,6 +30,7 @@
 struct persistent_db {
 	struct persistent_db *prev, *next;
 	char *path;
+	char *journal_path; /* NULL: no journal, the TDB syncs itself */
 	struct db_context *db;
 	struct pcore_store *store;
 	struct pcore_table *table;

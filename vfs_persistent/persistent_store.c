@@ -190,9 +190,10 @@ static pcore_status persistent_db_transaction_start(void *private_data)
 }
 
 /*
- * A TDB transaction commit fsyncs the file (the store is opened without
- * TDB_NOSYNC), so a committed record is on stable storage whether or not
- * the core asks for sync.
+ * Without the journal a TDB transaction commit fsyncs the file (the store
+ * is opened without TDB_NOSYNC), so a committed record is on stable
+ * storage whether or not the core asks for sync.  With the journal the
+ * core has synced the journal entry before calling this.
  */
 static pcore_status persistent_db_transaction_commit(void *private_data,
 						     int sync)
@@ -222,6 +223,124 @@ static pcore_status persistent_db_transaction_cancel(void *private_data)
 		return PCORE_STORE_IO_ERROR;
 	}
 	return PCORE_OK;
+}
+
+static struct db_context *persistent_db_open_tdb(struct persistent_db *pdb)
+{
+	/*
+	 * Not TDB_CLEAR_IF_FIRST: the records must survive the last smbd
+	 * closing the file, a crash and a restart.  Only transactions,
+	 * parse and traverse are used, no record lock is ever held, so
+	 * there is no lock order to take part in.  With the journal, the
+	 * journal's synced append makes an update durable and the TDB is
+	 * an index rebuilt from it after a reboot: TDB_NOSYNC.  Its
+	 * transactions still protect it against a crash of an smbd.
+	 */
+	return db_open(pdb,
+		       pdb->path,
+		       0,
+		       pdb->journal_path != NULL ? TDB_NOSYNC : TDB_DEFAULT,
+		       O_RDWR | O_CREAT,
+		       0600,
+		       DBWRAP_LOCK_ORDER_NONE,
+		       DBWRAP_FLAG_NONE);
+}
+
+/*
+ * Called by the core to rebuild the TDB from the journal: after a reboot
+ * its unsynced contents are not to be trusted, not even its structure.
+ */
+static pcore_status persistent_db_wipe(void *private_data)
+{
+	struct persistent_db *pdb = private_data;
+	int ret;
+
+	TALLOC_FREE(pdb->db);
+	ret = unlink(pdb->path);
+	if (ret != 0 && errno != ENOENT) {
+		int err = errno;
+
+		DBG_ERR("cannot remove %s to rebuild it: %s\n",
+			pdb->path,
+			strerror(err));
+		return persistent_db_errno_status(err);
+	}
+	pdb->db = persistent_db_open_tdb(pdb);
+	if (pdb->db == NULL) {
+		int err = errno;
+
+		DBG_ERR("cannot create %s: %s\n", pdb->path, strerror(err));
+		return persistent_db_errno_status(err);
+	}
+	return PCORE_OK;
+}
+
+static void persistent_db_privileged(void *private_data, int enter)
+{
+	if (enter) {
+		become_root();
+	} else {
+		unbecome_root();
+	}
+}
+
+static bool persistent_db_attach_journal(struct persistent_db *pdb)
+{
+	const char *boot_id_file = lp_parm_const_string(
+		GLOBAL_SECTION_SNUM,
+		"persistent",
+		"boot id file",
+		"/proc/sys/kernel/random/boot_id");
+	struct pcore_journal_report report;
+	pcore_status st;
+
+	/* It may create, rename and remove files in the state directory. */
+	become_root();
+	st = pcore_store_attach_journal(pdb->store,
+					pdb->journal_path,
+					boot_id_file,
+					&report);
+	unbecome_root();
+	if (st != PCORE_OK) {
+		DBG_ERR("cannot use the journal %s of %s: %s; no persistent "
+			"handles until it is repaired or moved away (moving "
+			"it away loses the open handles it holds)\n",
+			pdb->journal_path,
+			pdb->path,
+			report.problem);
+		return false;
+	}
+	switch (report.action) {
+	case PCORE_JOURNAL_CREATED:
+		DBG_NOTICE("journal %s created from the %" PRIu64 " keys "
+			   "of %s\n",
+			   pdb->journal_path,
+			   report.keys,
+			   pdb->path);
+		break;
+	case PCORE_JOURNAL_REBUILT:
+		DBG_WARNING("%s rebuilt from its journal %s (written "
+			    "during another boot, or unreadable): %" PRIu64
+			    " entries replayed, %" PRIu64 " keys\n",
+			    pdb->path,
+			    pdb->journal_path,
+			    report.entries,
+			    report.keys);
+		break;
+	default:
+		DBG_INFO("%s matches its journal %s\n",
+			 pdb->path,
+			 pdb->journal_path);
+		break;
+	}
+	if (report.skipped_bytes > 0) {
+		DBG_ERR("journal %s: %" PRIu64 " bytes of damaged or torn "
+			"entries skipped, first: %s\n",
+			pdb->journal_path,
+			report.skipped_bytes,
+			report.problem);
+	}
+	return true;
 }
 
 static int persistent_db_destructor(struct persistent_db *pdb)
@@ -267,19 +386,37 @@ struct persistent_db *persistent_db_get(const char *path)
 	}
 
 	/*
-	 * Not TDB_CLEAR_IF_FIRST: the records must survive the last smbd
-	 * closing the file, a crash and a restart.  Only transactions,
-	 * parse and traverse are used, no record lock is ever held, so
-	 * there is no lock order to take part in.
+	 * The journal (vfs_persistent.8): on by default for a local store;
+	 * a clustered store is a CTDB database with its own durability.
 	 */
-	pdb->db = db_open(pdb,
-			  path,
-			  0,
-			  TDB_DEFAULT,
-			  O_RDWR | O_CREAT,
-			  0600,
-			  DBWRAP_LOCK_ORDER_NONE,
-			  DBWRAP_FLAG_NONE);
+	if (lp_parm_bool(GLOBAL_SECTION_SNUM,
+			 "persistent",
+			 "journal",
+			 !lp_clustering()))
+	{
+		pdb->journal_path = talloc_asprintf(pdb, "%s.journal", path);
+		if (pdb->journal_path == NULL) {
+			DBG_ERR("talloc failed\n");
+			TALLOC_FREE(pdb);
+			return NULL;
+		}
+	}
+
+	pdb->db = persistent_db_open_tdb(pdb);
+	if (pdb->db == NULL && pdb->journal_path != NULL) {
+		struct stat st;
+
+		if (stat(pdb->journal_path, &st) == 0 && st.st_size > 0) {
+			DBG_ERR("cannot open %s (%s): rebuilding it from "
+				"its journal %s\n",
+				path,
+				strerror(errno),
+				pdb->journal_path);
+			if (unlink(path) == 0) {
+				pdb->db = persistent_db_open_tdb(pdb);
+			}
+		}
+	}
 	if (pdb->db == NULL) {
 		DBG_ERR("cannot open the persistent handle store %s: %s\n",
 			path,
@@ -297,11 +434,19 @@ struct persistent_db *persistent_db_get(const char *path)
 		.transaction_start = persistent_db_transaction_start,
 		.transaction_commit = persistent_db_transaction_commit,
 		.transaction_cancel = persistent_db_transaction_cancel,
+		.wipe = persistent_db_wipe,
+		.privileged = persistent_db_privileged,
 	};
 
 	st = pcore_store_new(&ops, &pdb->store);
 	if (st != PCORE_OK) {
 		DBG_ERR("pcore_store_new: %s\n", pcore_status_string(st));
+		TALLOC_FREE(pdb);
+		return NULL;
+	}
+	if (pdb->journal_path != NULL &&
+	    !persistent_db_attach_journal(pdb))
+	{
 		TALLOC_FREE(pdb);
 		return NULL;
 	}

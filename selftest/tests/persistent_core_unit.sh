@@ -1,6 +1,6 @@
 #!/bin/sh
 # samba-ca test suite entry: unit tests of the persistent-handle core
-# (vfs_persistent/core: record codec, handle table, C API), built by Samba's
+# (vfs_persistent/core: record codec, handle table, journal, C API), built by Samba's
 # waf as samba_ca_persistent_*_test.
 #
 # The runner sources .build/samba.env (SAMBA_TREE) first. Exit 0 when every
@@ -26,6 +26,7 @@ dir="$SAMBA_TREE/bin/default/samba-ca/vfs_persistent"
 failed=0
 for name in samba_ca_persistent_record_test \
 	samba_ca_persistent_handle_table_test \
+	samba_ca_persistent_journal_test \
 	samba_ca_persistent_c_api_test; do
 	bin="$dir/$name"
 	if [ ! -x "$bin" ]; then

@@ -1,10 +1,12 @@
 // The extern "C" API over the C++ core.  Nothing C++ crosses it: handles are
 // opaque, data is plain, and the core is built without exceptions.
+#include <cstdio>
 #include <new>
 #include <string>
 #include <vector>
 
 #include "handle_table.h"
+#include "journal.h"
 #include "persistent_core.h"
 #include "persistent_record.h"
 #include "store.h"
@@ -190,6 +192,27 @@ pcore_status pcore_store_new(const pcore_store_ops* ops,
 }
 
 void pcore_store_free(pcore_store* store) { delete store; }
+
+pcore_status pcore_store_attach_journal(pcore_store* store,
+                                        const char* journal_path,
+                                        const char* boot_id_path,
+                                        pcore_journal_report* report) {
+  if (store == nullptr || journal_path == nullptr || boot_id_path == nullptr ||
+      report == nullptr || store->impl.has_journal()) {
+    return PCORE_INVALID_PARAMETER;
+  }
+  *report = pcore_journal_report();
+  uint8_t boot_id[16];
+  Status s = samba_ca::persistent::ReadBootId(boot_id_path, boot_id);
+  if (s.ok()) {
+    s = store->impl.AttachJournal(journal_path, boot_id, report);
+  }
+  if (!s.ok()) {
+    snprintf(report->problem, sizeof(report->problem), "%s",
+             s.ToString().c_str());
+  }
+  return s.code();
+}
 
 pcore_status pcore_table_new(pcore_store* store, pcore_table** table_out) {
   if (store == nullptr || table_out == nullptr) {

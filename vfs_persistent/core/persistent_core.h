@@ -189,6 +189,19 @@ struct pcore_store_ops {
 	pcore_status (*transaction_start)(void *private_data);
 	pcore_status (*transaction_commit)(void *private_data, int sync);
 	pcore_status (*transaction_cancel)(void *private_data);
+	/*
+	 * Optional (NULL: not offered).  Empty the store by throwing its
+	 * file away and opening a new one, outside any transaction; used
+	 * when the store is rebuilt from its journal and may be damaged.
+	 */
+	pcore_status (*wipe)(void *private_data);
+	/*
+	 * Optional.  Called with enter=1 before and enter=0 after the
+	 * journal opens or creates files (reopening it after another
+	 * process compacted it, compacting it), which can happen while the
+	 * process acts as a connected user: the glue becomes root.
+	 */
+	void (*privileged)(void *private_data, int enter);
 };
 
 struct pcore_store;
@@ -199,6 +212,43 @@ struct pcore_record;
 pcore_status pcore_store_new(const struct pcore_store_ops *ops,
 			     struct pcore_store **store_out);
 void pcore_store_free(struct pcore_store *store);
+
+/*
+ * The journal of a local store (journal.h): an append-only, checksummed
+ * file with one synced append per update, so that the store can run
+ * without syncs of its own.  Attaching decides, under the journal's lock,
+ * what the store is worth:
+ * - CREATED: the journal was new or empty; it is written from the store's
+ *   contents (a fresh store, or one of a version without a journal);
+ * - TRUSTED: the store was last matched with the journal during this boot
+ *   (boot_id_path holds the running kernel's boot id): an smbd restart
+ *   or crash, where unsynced store writes are still in the page cache;
+ * - REBUILT: another boot (the store's unsynced writes may be lost or
+ *   torn) or an unreadable store: the store is wiped and refilled from
+ *   the journal, which is then compacted.
+ * report->problem names the first bad journal entry skipped, or on
+ * failure what failed.  A journal with a bad header or an unknown version
+ * is an error (PCORE_CORRUPT_RECORD, PCORE_UNKNOWN_VERSION): nothing is
+ * changed, the caller must not use the store.
+ */
+enum pcore_journal_action {
+	PCORE_JOURNAL_TRUSTED = 0,
+	PCORE_JOURNAL_CREATED = 1,
+	PCORE_JOURNAL_REBUILT = 2,
+};
+
+struct pcore_journal_report {
+	uint32_t action;        /* enum pcore_journal_action */
+	uint64_t entries;       /* journal entries replayed (REBUILT) */
+	uint64_t skipped_bytes; /* bytes of bad or torn entries passed over */
+	uint64_t keys;          /* keys in the store afterwards */
+	char problem[256];
+};
+
+pcore_status pcore_store_attach_journal(struct pcore_store *store,
+					const char *journal_path,
+					const char *boot_id_path,
+					struct pcore_journal_report *report);
 
 /* The table uses the store, which must outlive it. */
 pcore_status pcore_table_new(struct pcore_store *store,

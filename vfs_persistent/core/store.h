@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -97,18 +98,39 @@ class InMemoryStore : public Store {
   uint64_t synced_applies_ = 0;
 };
 
-// The store the glue implements with struct pcore_store_ops.
+class Journal;
+
+// The store the glue implements with struct pcore_store_ops.  With a
+// journal attached, every update is appended to the journal (synced when
+// asked) inside the store's transaction, before the commit; the store
+// itself then needs no sync of its own.
 class CallbackStore : public Store {
  public:
-  explicit CallbackStore(const pcore_store_ops& ops) : ops_(ops) {}
+  explicit CallbackStore(const pcore_store_ops& ops);
+  ~CallbackStore() override;
   static bool OpsComplete(const pcore_store_ops& ops);
 
   Status Get(const std::string& key, std::string* value) override;
   Status Apply(const WriteBatch& batch, bool sync) override;
   Status Traverse(const Visitor& visitor) override;
 
+  // See pcore_store_attach_journal().
+  Status AttachJournal(const std::string& path, const uint8_t boot_id[16],
+                       pcore_journal_report* report);
+  bool has_journal() const { return journal_ != nullptr; }
+
+  // The key holding the boot id for which the store was last found to
+  // match its journal (not a record: the table ignores it).
+  static const char kIndexBootKey[];
+
  private:
+  Status ApplyOps(const WriteBatch& batch);
+  Status Rebuild(const uint8_t boot_id[16], pcore_journal_report* report);
+  void Compensate(const WriteBatch& batch);
+  void MaybeCompact();
+
   pcore_store_ops ops_;
+  std::unique_ptr<Journal> journal_;
 };
 
 }  // namespace persistent
