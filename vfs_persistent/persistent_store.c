@@ -456,6 +456,16 @@ struct persistent_db *persistent_db_get(const char *path)
 		TALLOC_FREE(pdb);
 		return NULL;
 	}
+	/*
+	 * A close is durable with the next synced update, not before; see
+	 * "persistent:sync close" in vfs_persistent.8.  Without the journal
+	 * every TDB commit syncs anyway.
+	 */
+	pcore_table_set_sync_release(pdb->table,
+				     lp_parm_bool(GLOBAL_SECTION_SNUM,
+						  "persistent",
+						  "sync close",
+						  false));
 
 	DBG_NOTICE("persistent handle store %s opened\n", path);
 	return pdb;

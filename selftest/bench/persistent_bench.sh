@@ -8,8 +8,16 @@
 #   lock+unlock:  exclusive lock and unlock of [0,10) on such a handle
 #   write:        sequential write of M MiB on a handle opened with
 #                 FILE_WRITE_THROUGH on both shares
+# Three store settings, each its own smbd, [ca] and [plain] measured back
+# to back in each, every ratio against the [plain] of the same smbd and
+# round; the median over the rounds is printed:
+#   default       the journal (one synced append per update), close not
+#                 synced (persistent:sync close = no)
+#   sync-close    the journal, every close synced as well
+#   no-journal    persistent:journal = no: the TDB's own synced commits
 # Environment: BENCH_CREATES (default 1000), BENCH_LOCKS (2000),
-# BENCH_MIB (64); SAMBA_CA_ENV: another samba.env than .build/samba.env.
+# BENCH_MIB (64), BENCH_ROUNDS (3); SAMBA_CA_ENV: another samba.env than
+# .build/samba.env.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 set -a
@@ -22,14 +30,24 @@ export SAMBA_CA_TOP=$top
 creates=${BENCH_CREATES:-1000}
 locks=${BENCH_LOCKS:-2000}
 mib=${BENCH_MIB:-64}
-addr=127.0.0.26
-dir=$(mktemp -d /var/tmp/samba-ca-pbench.XXXXXX)
-trap 'kill "${D_PID:-}" 2>/dev/null; smbd_stop "$dir"; rm -rf "$dir"' EXIT
+rounds=${BENCH_ROUNDS:-3}
+variants="default sync-close no-journal"
+declare -A addr=([default]=127.0.0.26 [sync-close]=127.0.0.29
+	[no-journal]=127.0.0.30)
+declare -A extra=([default]="" [sync-close]="persistent:sync close = yes"
+	[no-journal]="persistent:journal = no")
+base=$(mktemp -d /var/tmp/samba-ca-pbench.XXXXXX)
+chmod 755 "$base"
+trap 'kill "${D_PID:-}" 2>/dev/null; for v in $variants; do smbd_stop "$base/$v"; done; rm -rf "$base"' EXIT
 
-pst_setup "$dir" "$addr" "	log level = 0
-	smb3 global cap:PERSISTENT HANDLES = yes" "	posix locking = no" || exit 1
-sed -i "/^\[plain\]/a\\	posix locking = no" "$dir/smb.conf"
-smbd_start "$dir" "$addr" || exit 1
+for v in $variants; do
+	mkdir -p "$base/$v"
+	pst_setup "$base/$v" "${addr[$v]}" "	log level = 0
+	smb3 global cap:PERSISTENT HANDLES = yes
+	${extra[$v]}" "	posix locking = no" || exit 1
+	sed -i "/^\[plain\]/a\\	posix locking = no" "$base/$v/smb.conf"
+	smbd_start "$base/$v" "${addr[$v]}" || exit 1
+done
 
 coproc D { "$SAMBA_TREE/bin/sca_persistent_driver" 2>&1; }
 D_PID=$D_PID
@@ -39,29 +57,45 @@ send() {
 	IFS= read -r -t 300 reply <&"${D[0]}"
 }
 rate() { sed -n 's/.*: \([0-9.]*\)\/s$/\1/p; s/.*: \([0-9.]*\) MiB\/s.*/\1/p' <<<"$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 echo "samba-ca persistent benchmark: Samba $SAMBA_VERSION, $(nproc) CPUs," \
-	"store and shares on $(df -P "$dir" | awk 'NR==2 { print $1 }')"
-declare -A r
-for share in ca plain; do
-	p=0
-	[ "$share" = ca ] && p=1
-	send connect "$share" "//$addr/$share" "$SCA_USER%$SCA_PASS"
-	send bench_create "$share" cc.dat "$creates" "$p"
-	echo "[$share] create+close: $reply"
-	r[$share/create]=$(rate "$reply")
-	send open "$share" lk.dat 0x12019f 7 60000 RWH "$p"
-	send bench_lock "$share" "$locks"
-	echo "[$share] lock+unlock: $reply"
-	r[$share/lock]=$(rate "$reply")
-	send close "$share"
-	send bench_write "$share" wr.dat "$mib" "$p"
-	echo "[$share] write-through: $reply"
-	r[$share/write]=$(rate "$reply")
+	"store and shares on $(df -P "$base" | awk 'NR==2 { print $1 }')," \
+	"$rounds rounds, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+declare -A ratios
+for round in $(seq "$rounds"); do
+	for v in $variants; do
+		declare -A r=()
+		for share in ca plain; do
+			p=0
+			[ "$share" = ca ] && p=1
+			send connect "$share" "//${addr[$v]}/$share" "$SCA_USER%$SCA_PASS"
+			send bench_create "$share" "cc$round.dat" "$creates" "$p"
+			echo "round $round $v [$share] create+close: $reply"
+			r[$share/create]=$(rate "$reply")
+			send open "$share" "lk$round.dat" 0x12019f 7 60000 RWH "$p"
+			send bench_lock "$share" "$locks"
+			echo "round $round $v [$share] lock+unlock: $reply"
+			r[$share/lock]=$(rate "$reply")
+			send close "$share"
+			send bench_write "$share" "wr$round.dat" "$mib" "$p"
+			echo "round $round $v [$share] write-through: $reply"
+			r[$share/write]=$(rate "$reply")
+			send drop "$share"
+		done
+		for m in create lock write; do
+			ratios[$v/$m]+=" $(ratio "${r[ca/$m]}" "${r[plain/$m]}")"
+		done
+	done
 done
 send quit
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-echo "ratios persistent [ca] / durable [plain]:"
-echo "  create+close: $(ratio "${r[ca/create]}" "${r[plain/create]}") (target >= 0.5)"
-echo "  lock+unlock:  $(ratio "${r[ca/lock]}" "${r[plain/lock]}")"
-echo "  write-through throughput: $(ratio "${r[ca/write]}" "${r[plain/write]}") (target >= 0.9)"
+echo "ratios persistent [ca] / durable [plain], median of $rounds (each round's):"
+for v in $variants; do
+	printf '  %-10s create+close %s (%s)  lock+unlock %s (%s)  write-through %s (%s)\n' \
+		"$v" \
+		"$(median <<<"${ratios[$v/create]}")" "${ratios[$v/create]# }" \
+		"$(median <<<"${ratios[$v/lock]}")" "${ratios[$v/lock]# }" \
+		"$(median <<<"${ratios[$v/write]}")" "${ratios[$v/write]# }"
+done
+echo "targets (default): create+close >= 0.5, write-through >= 0.9"

@@ -335,6 +335,12 @@ pcore_status pcore_fetch(pcore_table* table, uint64_t persistent_id,
   return NewRecord(table, out, record_out);
 }
 
+void pcore_table_set_sync_release(pcore_table* table, int sync) {
+  if (table != nullptr) {
+    table->table.set_sync_release(sync != 0);
+  }
+}
+
 pcore_status pcore_release(pcore_table* table, uint64_t persistent_id) {
   if (table == nullptr) {
     return PCORE_INVALID_PARAMETER;

@@ -446,7 +446,7 @@ Status HandleTable::Release(uint64_t persistent_id) {
       return s;
     }
     batch.Delete(key);
-    s = store_->Apply(batch, true);
+    s = store_->Apply(batch, sync_release_);
     if (s.code() != PCORE_STORE_CONFLICT) {
       return s;
     }

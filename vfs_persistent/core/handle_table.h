@@ -46,6 +46,11 @@ class HandleTable {
 
   explicit HandleTable(Store* store) : store_(store) {}
 
+  // Whether Release() waits for its update to be durable (default no: a
+  // release lost in a power loss brings the open back as disconnected, and
+  // it expires after its timeout; the next synced update covers it).
+  void set_sync_release(bool sync) { sync_release_ = sync; }
+
   Status Grant(const OpenRecord& open);
   Status Disconnect(uint64_t persistent_id, uint64_t now_us);
   // Disconnects every connected open of a dead smbd (or, with whole_node,
@@ -93,6 +98,7 @@ class HandleTable {
   Status Update(uint64_t persistent_id, const Mutation& mutate);
 
   Store* store_;
+  bool sync_release_ = false;
 };
 
 }  // namespace persistent

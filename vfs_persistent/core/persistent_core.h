@@ -320,8 +320,14 @@ pcore_status pcore_lookup_replay(struct pcore_table *table,
 pcore_status pcore_fetch(struct pcore_table *table, uint64_t persistent_id,
 			 struct pcore_record **record_out);
 
-/* Remove the record (close, or after expiry released everything). */
+/*
+ * Remove the record (close, or after expiry released everything).  Not
+ * synced unless pcore_table_set_sync_release() said so: the store's next
+ * synced update makes it durable, and a release lost in a power loss
+ * brings the open back as disconnected until its timeout.
+ */
 pcore_status pcore_release(struct pcore_table *table, uint64_t persistent_id);
+void pcore_table_set_sync_release(struct pcore_table *table, int sync);
 
 /*
  * [MS-SMB2] 3.3.5.14 before a lock request: *is_replay is set to 1 when the
