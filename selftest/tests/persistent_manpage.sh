@@ -14,16 +14,21 @@ grep -q '^\.TH "VFS_PERSISTENT" "8"' "$page" || {
 echo "built ($(wc -l <"$page") lines)"
 
 for opt in "persistent:timeout" "persistent:max timeout" \
-	"persistent:store" "smb3 global cap:PERSISTENT HANDLES"; do
+	"persistent:store" "persistent:scan interval" "persistent:journal" \
+	"persistent:sync close" "persistent:boot id file" \
+	"smb3 global cap:PERSISTENT HANDLES"; do
 	if ! grep -qF "$opt" "$page"; then
 		echo "FAIL: '$opt' not in the man page"
 		exit 1
 	fi
 	echo "documents: $opt"
 done
-module="$SAMBA_CA_TOP/vfs_persistent/vfs_persistent.c"
-for opt in '"timeout"' '"max timeout"' '"store"'; do
-	grep -qF "$opt" "$module" || {
+module="$SAMBA_CA_TOP/vfs_persistent/vfs_persistent.c
+$SAMBA_CA_TOP/vfs_persistent/persistent_store.c"
+for opt in '"timeout"' '"max timeout"' '"store"' '"scan interval"' \
+	'"journal"' '"sync close"' '"boot id file"'; do
+	# shellcheck disable=SC2086
+	grep -qF "$opt" $module || {
 		echo "FAIL: the module no longer reads $opt"
 		exit 1
 	}
