@@ -21,7 +21,7 @@ set -uo pipefail
 . "$SAMBA_CA_TOP/selftest/lib/smbd.sh"
 . "$SAMBA_CA_TOP/selftest/tests/persistent_common.sh"
 
-addr=127.0.0.23
+addr=127.0.0.24
 user2=sambaca2
 dir=$(mktemp -d /var/tmp/samba-ca-pbad.XXXXXX)
 kids=()
