@@ -229,6 +229,7 @@ Status HandleTable::Grant(const OpenRecord& open) {
     }
     ids.push_back(r.persistent_id);
     WriteBatch batch;
+    batch.set_new_open();
     batch.ExpectAbsent(key);
     batch.ExpectAbsent(guid_key);
     if (g.ok()) {

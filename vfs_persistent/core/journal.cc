@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -410,7 +411,9 @@ Status Journal::Rewrite(const KeyValueMap& state, const uint8_t boot_id[16]) {
   }
   size_ = total;
   base_bytes_ = total;
+  reserved_end_ = 0;  // the new file has none yet
   memcpy(boot_id_, boot_id, 16);
+  EnsureReserve();    // best effort: a grant asks again
   return Status::OK();
 }
 
@@ -444,6 +447,7 @@ Status Journal::Reopen() {
   close(fd_);
   fd_ = fd;
   locked_ = false;
+  reserved_end_ = 0;
   bool fresh = false;
   Status s = ReadHeader(&fresh);
   if (s.ok() && fresh) {
@@ -476,6 +480,38 @@ Status Journal::Append(const WriteBatch& batch, bool sync) {
   if (fstat(fd_, &st) == 0) {
     size_ = static_cast<uint64_t>(st.st_size);
   }
+  return Status::OK();
+}
+
+Status Journal::EnsureReserve() {
+  if (fd_ == -1) {
+    return Status(PCORE_STORE_IO_ERROR, "journal not open");
+  }
+  Status s = FollowRename();
+  if (!s.ok()) {
+    return s;
+  }
+  if (reserved_end_ == UINT64_MAX) {
+    return Status::OK();
+  }
+  // Every time: on a range already allocated it allocates nothing, and it
+  // must fail as soon as the file system cannot give the whole reserve.
+  int ret;
+  do {
+    ret = fallocate(fd_, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(size_),
+                    static_cast<off_t>(kReserveBytes));
+  } while (ret == -1 && errno == EINTR);
+  if (ret == -1) {
+    if (errno == EOPNOTSUPP || errno == ENOSYS) {
+      reserved_end_ = UINT64_MAX;  // nothing to keep; do not ask again
+      return Status::OK();
+    }
+    return Status(ErrnoStatus(errno),
+                  "journal " + path_ + ": no room for the " +
+                      std::to_string(kReserveBytes >> 10) +
+                      " KiB reserve a new open needs: " + strerror(errno));
+  }
+  reserved_end_ = size_ + kReserveBytes;
   return Status::OK();
 }
 

@@ -45,6 +45,7 @@ class Journal {
   static constexpr size_t kMaxPayload = 64u << 20;
   // Compaction starts once the file is this big and twice its base size.
   static constexpr uint64_t kMinCompactBytes = 1u << 20;
+  static constexpr uint64_t kReserveBytes = 256u << 10;
 
   Journal() = default;
   ~Journal();
@@ -71,6 +72,14 @@ class Journal {
   // fdatasync.  The caller serialises appends (the store's transaction).
   // On failure the file is cut back to its old size.
   Status Append(const WriteBatch& batch, bool sync);
+
+  // Keeps kReserveBytes allocated past the end of the file (fallocate,
+  // size unchanged), so that the updates of opens already granted
+  // (disconnect, locks, lease) find room on a file system that has filled
+  // up.  A new open must call this first and is refused with
+  // PCORE_STORE_FULL when the reserve cannot be had.  A file system
+  // without fallocate gives no reserve and no refusal.
+  Status EnsureReserve();
 
   bool NeedsCompaction() const;
   // Rewrites the file from its own contents unless another process holds
@@ -99,7 +108,8 @@ class Journal {
   bool locked_ = false;
   uint64_t size_ = 0;
   uint64_t base_bytes_ = 0;
-  uint64_t retry_at_ = 0;  // after a failed compaction: not before this size
+  uint64_t retry_at_ = 0;
+  uint64_t reserved_end_ = 0;  // this process's last fallocate reached here  // after a failed compaction: not before this size
   uint8_t boot_id_[16] = {};
   std::function<void(bool)> privileged_;
 };

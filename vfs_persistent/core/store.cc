@@ -182,6 +182,12 @@ Status CallbackStore::ApplyOps(const WriteBatch& batch) {
 }
 
 Status CallbackStore::Apply(const WriteBatch& batch, bool sync) {
+  if (journal_ != nullptr && batch.new_open()) {
+    Status r = journal_->EnsureReserve();
+    if (!r.ok()) {
+      return r;
+    }
+  }
   Status s = FromCallback(ops_.transaction_start(ops_.private_data),
                           "transaction start");
   if (!s.ok()) {

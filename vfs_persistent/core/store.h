@@ -47,12 +47,18 @@ class WriteBatch {
     expectations_.push_back(Expectation{std::move(key), false, std::string()});
   }
 
+  // A batch that creates a new open: with a journal it needs the
+  // journal's reserve in place first (Journal::EnsureReserve).
+  void set_new_open() { new_open_ = true; }
+  bool new_open() const { return new_open_; }
+
   const std::vector<Op>& ops() const { return ops_; }
   const std::vector<Expectation>& expectations() const { return expectations_; }
 
  private:
   std::vector<Op> ops_;
   std::vector<Expectation> expectations_;
+  bool new_open_ = false;
 };
 
 class Store {
