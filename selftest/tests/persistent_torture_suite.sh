@@ -8,6 +8,13 @@
 #   share without CA) are stock behaviour and pass on both.
 # A subtest that runs but is in neither list is printed and fails this
 # test, so that a new subtest is sorted in here.
+# reconnect-after-kill and reconnect-after-restart need the server process
+# gone between their phases: smbtorture runs the commands this test passes
+# as torture:persistent_kill_cmd (kill -9 of the smbd serving the test's
+# connection, found by the client port smbtorture appends) and
+# torture:persistent_restart_cmd (smbd_stop and smbd_start: every smbd
+# goes, the volatile TDBs start empty).  Without them the two would skip;
+# a skip on [ca] fails this test as any result but pass does.
 # [ca] and [plain] run with "posix locking = no": with posix locking a
 # persistent open that holds byte-range locks cannot be reconnected
 # (vfs_persistent.8); [plain] is the share without CA the suite's
@@ -16,16 +23,18 @@ set -uo pipefail
 . "$SAMBA_CA_TOP/selftest/lib/smbd.sh"
 . "$SAMBA_CA_TOP/selftest/tests/persistent_common.sh"
 
-PASS_ON_CA="reconnect-lock-lease expiry replay-create replay-write
-replay-lock replay-setinfo replay-ioctl reconnect-bad-create-guid
-reconnect-other-share malformed-contexts flag-non-ca"
+PASS_ON_CA="reconnect-lock-lease expiry reconnect-after-kill
+reconnect-after-restart replay-create replay-write replay-lock
+replay-setinfo replay-ioctl reconnect-bad-create-guid reconnect-other-share
+malformed-contexts flag-non-ca"
 # Left out of PASS_ON_CA until the module delivers it (see the report of
 # the run): an open by another client that would have to break the batch
 # oplock of a disconnected persistent open is granted, not refused.
 KNOWN_FAIL_ON_CA="conflict-disconnected"
 FAIL_ON_STOCK="reconnect-lock-lease expiry conflict-disconnected
-replay-create replay-write replay-lock replay-setinfo replay-ioctl
-reconnect-bad-create-guid reconnect-other-share"
+reconnect-after-kill reconnect-after-restart replay-create replay-write
+replay-lock replay-setinfo replay-ioctl reconnect-bad-create-guid
+reconnect-other-share"
 PASS_ON_STOCK="malformed-contexts flag-non-ca"
 
 addr=127.0.0.23
@@ -39,6 +48,9 @@ sed -i "/^\[plain\]/a\\	posix locking = no" "$dir/smb.conf"
 pst_add_stock_share "$dir" caoverride
 
 smbd_start "$dir" "$addr" || exit 1
+outage="$SAMBA_CA_TOP/selftest/lib/smbd-outage.sh"
+kill_cmd="$outage kill $dir $addr"
+restart_cmd="$outage restart $dir $addr"
 echo "smbd $("$SAMBA_BIN/smbd" --version) on $addr, config $dir/smb.conf"
 
 in_list() {
@@ -53,7 +65,10 @@ in_list() {
 for share in ca caoverride; do
 	out="$dir/$share.out"
 	pst_torture "//$addr/$share" "$out" \
-		--option=torture:persistent_share2=plain smb2.persistent
+		--option=torture:persistent_share2=plain \
+		--option="torture:persistent_kill_cmd=$kill_cmd" \
+		--option="torture:persistent_restart_cmd=$restart_cmd" \
+		smb2.persistent
 	echo "== [$share] smb2.persistent"
 	pst_results "$out"
 	ran=$(pst_results "$out" | awk '{ print $2 }')
@@ -69,8 +84,9 @@ for share in ca caoverride; do
 			if in_list "$name" $PASS_ON_CA; then
 				if [ "$r" != pass ]; then
 					echo "FAIL: $name: $r on [ca]"
-					grep -A2 "^failure: $name" "$out" |
-						sed 's/^/    /'
+					grep -A2 -E \
+						"^(failure|error|skip): $name" \
+						"$out" | sed 's/^/    /'
 					fail=1
 				fi
 			elif in_list "$name" $KNOWN_FAIL_ON_CA; then
