@@ -136,19 +136,26 @@ static void persistent_lease_key_bytes(const struct smb2_lease_key *key,
 	SBVAL(out, 8, key->data[1]);
 }
 
+/*
+ * fsp->oplock_type is a set of bits, not one value: open.c grants a batch
+ * oplock as BATCH_OPLOCK|EXCLUSIVE_OPLOCK (map_lease_type_to_oplock() of
+ * RWH).  Test the bits the way smb2_create.c's own mapping to the wire
+ * level does, or a batch oplock is stored as none and neither enforced
+ * while its client is away nor given back on reconnect.
+ */
 static uint8_t persistent_oplock_level(const struct files_struct *fsp)
 {
-	switch (fsp->oplock_type) {
-	case LEASE_OPLOCK:
+	if (fsp->oplock_type == LEASE_OPLOCK) {
 		return PCORE_OPLOCK_LEASE;
-	case BATCH_OPLOCK:
+	}
+	if (BATCH_OPLOCK_TYPE(fsp->oplock_type)) {
 		return PCORE_OPLOCK_BATCH;
-	case EXCLUSIVE_OPLOCK:
+	}
+	if (EXCLUSIVE_OPLOCK_TYPE(fsp->oplock_type)) {
 		return PCORE_OPLOCK_EXCLUSIVE;
-	case LEVEL_II_OPLOCK:
+	}
+	if (LEVEL_II_OPLOCK_TYPE(fsp->oplock_type)) {
 		return PCORE_OPLOCK_II;
-	default:
-		break;
 	}
 	return PCORE_OPLOCK_NONE;
 }

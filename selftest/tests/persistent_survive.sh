@@ -15,6 +15,11 @@
 #     (LOCK_NOT_GRANTED / FILE_LOCK_CONFLICT), a lock on [200,210) is not;
 #   A reconnects with DH2C: same persistent file id, lease RWH, data intact,
 #   B's lock on [0,10) still refused, A's unlock works, then B's lock works.
+#   Batch oplock: A's persistent open with a batch oplock and share mode
+#   RWD, left by a dropped connection or kill -9: B's open for read is
+#   refused with STATUS_FILE_NOT_AVAILABLE (the break cannot be delivered),
+#   B's attribute-only open (no break) is granted, and A's DH2C gets the
+#   batch oplock back.
 #   Expiry: A's open with timeout 3 s, kill -9, B refused a lock in the
 #   window; after 5 s B gets the lock and a write open, the record is gone.
 #   Expiry by the timer: A's open (timeout 3 s) left by kill -9 of its smbd,
@@ -155,6 +160,46 @@ ca_kill=$nfail
 scenario ca restart f-restart.dat
 ca_restart=$nfail
 
+# batch_oplock EVENT: A's open has a batch oplock and shares everything, so
+# only the oplock stands in B's way; EVENT drop (A's connection is lost)
+# or kill (kill -9 of A's smbd)
+batch_oplock() {
+	local event=$1 name=f-batch-$1.dat pids
+	nfail=0
+	echo "== [ca] batch oplock, $event"
+	send connect a "//$addr/ca" "$creds"
+	send open a "$name" $RW 7 60000 - 1
+	check "A: persistent open granted with a batch oplock" \
+		"^OK .*persistent=1 .*oplock=0x09"
+	if [ "$event" = kill ]; then
+		pids=$(serving_pid)
+		echo "  kill -9 of the smbd serving A: $pids"
+		[ -n "$pids" ] && kill -KILL $pids
+	else
+		send drop a
+	fi
+	sleep 1
+	send connect b "//$addr/ca" "$creds"
+	send plain b "$name" $READ 7
+	check "B: open for read refused: FILE_NOT_AVAILABLE (A's batch oplock)" \
+		"^ERR 0xc0000467"
+	send plain b "$name" $ATTR 7
+	check "B: attribute-only open granted (no break needed)" "^OK"
+	send close b
+	send reconnect a
+	check "A: DH2C reconnect, same file id, batch oplock" \
+		"^OK .*same=yes .*oplock=0x09"
+	send close a
+	check "A: close" "^OK"
+	send drop b
+	sleep 0.5
+}
+
+batch_oplock drop
+batch_drop=$nfail
+batch_oplock kill
+batch_kill=$nfail
+
 echo "== [ca] expiry"
 nfail=0
 send connect a "//$addr/ca" "$creds"
@@ -274,12 +319,16 @@ send quit
 echo "== summary"
 echo "  [ca] kill -9: $ca_kill checks not met"
 echo "  [ca] restart: $ca_restart checks not met"
+echo "  [ca] batch oplock, dropped connection: $batch_drop checks not met"
+echo "  [ca] batch oplock, kill -9: $batch_kill checks not met"
 echo "  [ca] expiry: $ca_expiry checks not met"
 echo "  [ca] expiry by the timer after kill -9: $timer_kill checks not met"
 echo "  [ca] expiry by the timer after a dropped connection: $timer_drop checks not met"
 echo "  [stock] kill -9 (CA bit forced, no module): $stock_kill checks not met"
 [ "$ca_kill" -eq 0 ] || fail=1
 [ "$ca_restart" -eq 0 ] || fail=1
+[ "$batch_drop" -eq 0 ] || fail=1
+[ "$batch_kill" -eq 0 ] || fail=1
 [ "$ca_expiry" -eq 0 ] || fail=1
 [ "$timer_kill" -eq 0 ] || fail=1
 [ "$timer_drop" -eq 0 ] || fail=1
