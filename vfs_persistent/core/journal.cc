@@ -491,16 +491,27 @@ Status Journal::EnsureReserve() {
   if (!s.ok()) {
     return s;
   }
-  if (reserved_end_ == UINT64_MAX) {
-    return Status::OK();
+  if (reserved_end_ >= size_ + kReserveBytes) {
+    return Status::OK();  // this process allocated that far already
   }
-  // Every time: on a range already allocated it allocates nothing, and it
-  // must fail as soon as the file system cannot give the whole reserve.
+  // Extend by a second reserve's worth, so that this runs once per that
+  // many bytes of updates; it fails as soon as the file system cannot
+  // give the whole reserve.
   int ret;
   do {
     ret = fallocate(fd_, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(size_),
-                    static_cast<off_t>(kReserveBytes));
+                    static_cast<off_t>(2 * kReserveBytes));
   } while (ret == -1 && errno == EINTR);
+  if (ret == -1 && errno == ENOSPC) {
+    do {
+      ret = fallocate(fd_, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(size_),
+                      static_cast<off_t>(kReserveBytes));
+    } while (ret == -1 && errno == EINTR);
+    if (ret == 0) {
+      reserved_end_ = size_ + kReserveBytes;
+      return Status::OK();
+    }
+  }
   if (ret == -1) {
     if (errno == EOPNOTSUPP || errno == ENOSYS) {
       reserved_end_ = UINT64_MAX;  // nothing to keep; do not ask again
@@ -511,7 +522,7 @@ Status Journal::EnsureReserve() {
                       std::to_string(kReserveBytes >> 10) +
                       " KiB reserve a new open needs: " + strerror(errno));
   }
-  reserved_end_ = size_ + kReserveBytes;
+  reserved_end_ = size_ + 2 * kReserveBytes;
   return Status::OK();
 }
 
