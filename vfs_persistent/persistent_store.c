@@ -29,24 +29,6 @@
 /* Every store this process opened, one per path. */
 static struct persistent_db *persistent_dbs;
 
-static pcore_status persistent_db_errno_status(int err)
-{
-	switch (err) {
-	case ENOSPC:
-	case EDQUOT:
-		return PCORE_STORE_FULL;
-	case EROFS:
-	case EACCES:
-	case EPERM:
-		return PCORE_STORE_READ_ONLY;
-	case ENOMEM:
-		return PCORE_NO_MEMORY;
-	default:
-		break;
-	}
-	return PCORE_STORE_IO_ERROR;
-}
-
 static pcore_status persistent_db_ntstatus_status(NTSTATUS status)
 {
 	if (NT_STATUS_IS_OK(status)) {
@@ -184,7 +166,7 @@ static pcore_status persistent_db_transaction_start(void *private_data)
 		DBG_ERR("transaction start on %s failed: %s\n",
 			pdb->path,
 			strerror(err));
-		return persistent_db_errno_status(err);
+		return pcore_status_from_errno(err);
 	}
 	return PCORE_OK;
 }
@@ -208,7 +190,7 @@ static pcore_status persistent_db_transaction_commit(void *private_data,
 		DBG_ERR("transaction commit on %s failed: %s\n",
 			pdb->path,
 			strerror(err));
-		return persistent_db_errno_status(err);
+		return pcore_status_from_errno(err);
 	}
 	return PCORE_OK;
 }
@@ -263,14 +245,14 @@ static pcore_status persistent_db_wipe(void *private_data)
 		DBG_ERR("cannot remove %s to rebuild it: %s\n",
 			pdb->path,
 			strerror(err));
-		return persistent_db_errno_status(err);
+		return pcore_status_from_errno(err);
 	}
 	pdb->db = persistent_db_open_tdb(pdb);
 	if (pdb->db == NULL) {
 		int err = errno;
 
 		DBG_ERR("cannot create %s: %s\n", pdb->path, strerror(err));
-		return persistent_db_errno_status(err);
+		return pcore_status_from_errno(err);
 	}
 	return PCORE_OK;
 }
@@ -284,7 +266,8 @@ static void persistent_db_privileged(void *private_data, int enter)
 	}
 }
 
-static bool persistent_db_attach_journal(struct persistent_db *pdb)
+static bool persistent_db_attach_journal(struct persistent_db *pdb,
+					 bool *rebuilt)
 {
 	const char *boot_id_file = lp_parm_const_string(
 		GLOBAL_SECTION_SNUM,
@@ -310,6 +293,7 @@ static bool persistent_db_attach_journal(struct persistent_db *pdb)
 			report.problem);
 		return false;
 	}
+	*rebuilt = report.action == PCORE_JOURNAL_REBUILT;
 	switch (report.action) {
 	case PCORE_JOURNAL_CREATED:
 		DBG_NOTICE("journal %s created from the %" PRIu64 " keys "
@@ -361,6 +345,7 @@ struct persistent_db *persistent_db_get(const char *path)
 {
 	struct persistent_db *pdb = NULL;
 	struct pcore_store_ops ops;
+	bool rebuilt = false;
 	pcore_status st;
 
 	for (pdb = persistent_dbs; pdb != NULL; pdb = pdb->next) {
@@ -445,7 +430,7 @@ struct persistent_db *persistent_db_get(const char *path)
 		return NULL;
 	}
 	if (pdb->journal_path != NULL &&
-	    !persistent_db_attach_journal(pdb))
+	    !persistent_db_attach_journal(pdb, &rebuilt))
 	{
 		TALLOC_FREE(pdb);
 		return NULL;
@@ -466,6 +451,34 @@ struct persistent_db *persistent_db_get(const char *path)
 						  "persistent",
 						  "sync close",
 						  false));
+
+	if (rebuilt) {
+		/*
+		 * No smbd of the boot that wrote the journal is alive, but
+		 * its pids may be in use again: disconnect its opens now
+		 * rather than trust a liveness check of old server ids.
+		 */
+		struct pcore_server_id node = { .vnn = get_my_vnn() };
+		struct timeval now = timeval_current();
+		uint32_t count = 0;
+
+		st = pcore_disconnect_server(pdb->table,
+					     &node,
+					     1,
+					     (uint64_t)now.tv_sec * 1000000 +
+						     (uint64_t)now.tv_usec,
+					     &count);
+		if (st != PCORE_OK) {
+			DBG_ERR("%s: opens of the previous boot not all "
+				"disconnected: %s\n",
+				path,
+				pcore_table_last_error(pdb->table));
+		}
+		DBG_WARNING("%s: %" PRIu32 " persistent opens of the previous "
+			    "boot disconnected, their timeouts start now\n",
+			    path,
+			    count);
+	}
 
 	DBG_NOTICE("persistent handle store %s opened\n", path);
 	return pdb;

@@ -25,26 +25,9 @@ constexpr uint8_t kOpDelete = 2;
 constexpr size_t kEntryHead = 12;  // magic, length, crc
 constexpr size_t kMaxKey = 64u << 10;
 
-pcore_status ErrnoStatus(int err) {
-  switch (err) {
-    case ENOSPC:
-    case EDQUOT:
-    case EFBIG:
-      return PCORE_STORE_FULL;
-    case EROFS:
-    case EACCES:
-    case EPERM:
-      return PCORE_STORE_READ_ONLY;
-    case ENOMEM:
-      return PCORE_NO_MEMORY;
-    default:
-      return PCORE_STORE_IO_ERROR;
-  }
-}
-
 Status ErrnoError(int err, const std::string& what, const std::string& path) {
-  return Status(ErrnoStatus(err), "journal " + path + ": " + what + ": " +
-                                      strerror(err));
+  return Status(pcore_status_from_errno(err),
+                "journal " + path + ": " + what + ": " + strerror(err));
 }
 
 Status WriteAll(int fd, const std::string& data, const std::string& path) {
@@ -517,7 +500,7 @@ Status Journal::EnsureReserve() {
       reserved_end_ = UINT64_MAX;  // nothing to keep; do not ask again
       return Status::OK();
     }
-    return Status(ErrnoStatus(errno),
+    return Status(pcore_status_from_errno(errno),
                   "journal " + path_ + ": no room for the " +
                       std::to_string(kReserveBytes >> 10) +
                       " KiB reserve a new open needs: " + strerror(errno));

@@ -2,6 +2,7 @@
 // attached: replay, torn and corrupted entries, headers, compaction, a
 // rewrite seen by another opener, and the attach decisions (created,
 // trusted, rebuilt) with a failing append and a failing commit.
+#include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -485,6 +486,9 @@ void test_failed_commit_is_undone_in_journal(void** state) {
 
 void test_c_api_attach(void** state) {
   (void)state;
+  assert_int_equal(pcore_status_from_errno(ENOSPC), PCORE_STORE_FULL);
+  assert_int_equal(pcore_status_from_errno(EROFS), PCORE_STORE_READ_ONLY);
+  assert_int_equal(pcore_status_from_errno(EIO), PCORE_STORE_IO_ERROR);
   TempDir dir;
   std::string boot = dir.File("boot_id");
   WriteFile(boot, "0a010203-0405-0607-0809-0a0b0c0d0e0f\n");

@@ -62,6 +62,8 @@ typedef enum pcore_status {
 
 /* A constant message for a status, never NULL. */
 const char *pcore_status_string(pcore_status status);
+/* The store status for a failed file operation's errno (full, read-only...). */
+pcore_status pcore_status_from_errno(int err);
 
 /* ---- Limits of a record (checked on grant and on every read). ---- */
 #define PCORE_GUID_SIZE 16

@@ -1,6 +1,8 @@
 // Status messages of the core.
 #include "status.h"
 
+#include <errno.h>
+
 namespace samba_ca {
 namespace persistent {
 namespace {
@@ -55,4 +57,21 @@ extern "C" const char* pcore_status_string(pcore_status status) {
     return "unknown status";
   }
   return samba_ca::persistent::kStatusStrings[index];
+}
+
+extern "C" pcore_status pcore_status_from_errno(int err) {
+  switch (err) {
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+      return PCORE_STORE_FULL;
+    case EROFS:
+    case EACCES:
+    case EPERM:
+      return PCORE_STORE_READ_ONLY;
+    case ENOMEM:
+      return PCORE_NO_MEMORY;
+    default:
+      return PCORE_STORE_IO_ERROR;
+  }
 }
