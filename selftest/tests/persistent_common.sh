@@ -57,3 +57,37 @@ pst_result() {
 	line=$(pst_results "$1" | awk -v n="$2" '$2 == n { print $1; exit }')
 	echo "${line:-missing}"
 }
+
+# pst_driver: start smbclient3's scripted client (sca_persistent_driver) as
+# the coprocess D (its pid in D_PID, for the caller's cleanup).  Then
+#   send CMD...         one command to the driver, its answer in $reply
+#                       (both echoed, indented)
+#   check WHAT PATTERN  the last reply matches the extended regex PATTERN:
+#                       "ok: WHAT", or "NOT OK: WHAT" and nfail+1
+pst_driver() {
+	local drv="$SAMBA_TREE/bin/sca_persistent_driver"
+	if [ ! -x "$drv" ]; then
+		echo "FAIL: $drv missing"
+		return 1
+	fi
+	coproc D { "$drv" 2>&1; }
+	D_PID=$D_PID
+	reply=
+	nfail=0
+}
+
+send() {
+	echo "$*" >&"${D[1]}"
+	reply=
+	IFS= read -r -t 60 reply <&"${D[0]}"
+	echo "    > $* : $reply"
+}
+
+check() {
+	if [[ "$reply" =~ $2 ]]; then
+		echo "  ok: $1"
+	else
+		echo "  NOT OK: $1 (expected /$2/)"
+		nfail=$((nfail + 1))
+	fi
+}

@@ -18,7 +18,6 @@ set -uo pipefail
 addr=127.0.0.32
 dir=$(mktemp -d /var/tmp/samba-ca-pfull.XXXXXX)
 small="$dir/small"
-drv="$SAMBA_TREE/bin/sca_persistent_driver"
 cleanup() {
 	if [ -n "${D_PID:-}" ]; then
 		kill "$D_PID" 2>/dev/null
@@ -40,24 +39,8 @@ pst_setup "$dir" "$addr" "	log level = 1 vfs:3
 smbd_start "$dir" "$addr" || exit 1
 creds="$SCA_USER%$SCA_PASS"
 
-coproc D { "$drv" 2>&1; }
-D_PID=$D_PID
-reply=
-send() {
-	echo "$*" >&"${D[1]}"
-	reply=
-	IFS= read -r -t 60 reply <&"${D[0]}"
-	echo "    > $* : $reply"
-}
+pst_driver || exit 1
 fail=0
-check() {
-	if [[ "$reply" =~ $2 ]]; then
-		echo "  ok: $1"
-	else
-		echo "  NOT OK: $1 (expected /$2/)"
-		fail=1
-	fi
-}
 # journal_has NAME: a journal entry names the file (records hold the path)
 journal_has() { grep -qaF "$1" "$small/persistent.tdb.journal"; }
 store_has() {
@@ -152,4 +135,5 @@ else
 fi
 send close a
 send quit
+[ "$nfail" -eq 0 ] || fail=1
 exit $fail

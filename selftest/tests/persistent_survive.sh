@@ -35,7 +35,6 @@ set -uo pipefail
 
 addr=127.0.0.25
 dir=$(mktemp -d /var/tmp/samba-ca-psurv.XXXXXX)
-drv="$SAMBA_TREE/bin/sca_persistent_driver"
 cleanup() {
 	if [ -n "${D_PID:-}" ]; then
 		kill "$D_PID" 2>/dev/null
@@ -46,10 +45,6 @@ cleanup() {
 trap cleanup EXIT
 fail=0
 
-if [ ! -x "$drv" ]; then
-	echo "FAIL: $drv missing"
-	exit 1
-fi
 
 pst_setup "$dir" "$addr" "	log level = 1 vfs:5
 	smb3 global cap:PERSISTENT HANDLES = yes" "	posix locking = no
@@ -59,27 +54,7 @@ smbd_start "$dir" "$addr" || exit 1
 store="$dir/state/persistent.tdb"
 creds="$SCA_USER%$SCA_PASS"
 
-coproc D { "$drv" 2>&1; }
-D_PID=$D_PID
-reply=
-# send CMD...: one command to the driver, its answer in $reply
-send() {
-	echo "$*" >&"${D[1]}"
-	reply=
-	IFS= read -r -t 60 reply <&"${D[0]}"
-	echo "    > $* : $reply"
-}
-
-nfail=0
-# check WHAT PATTERN: the last reply matches the extended regex PATTERN
-check() {
-	if [[ "$reply" =~ $2 ]]; then
-		echo "  ok: $1"
-	else
-		echo "  NOT OK: $1 (expected /$2/)"
-		nfail=$((nfail + 1))
-	fi
-}
+pst_driver || exit 1
 
 serving_pid() {
 	"$SAMBA_BIN/smbstatus" -s "$dir/smb.conf" -p 2>/dev/null |
