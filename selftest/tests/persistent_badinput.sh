@@ -13,6 +13,8 @@
 #   - DH2C after the open expired              -> refused, record removed
 #   - record corrupted in the store            -> refused, log names the
 #     record, smbd alive, another disconnected open still reconnects
+#   - record truncated, record of version 99   -> refused, log names the
+#     record, smbd serving
 # smbtorture's own durable-v2 tests cover the same checks for durable (not
 # persistent) opens: reopen1a (another client GUID... same user),
 # reopen2b (wrong create GUID), reopen2c (DH2C with a v1 DHnQ open);
@@ -137,6 +139,22 @@ elif sys.argv[1] == "corrupt":
     db[key] = bytes(v)
     db.transaction_commit()
     print("corrupted byte %d of %d in %s" % (len(v) // 2, len(v), key.decode()))
+elif sys.argv[1] == "truncate":
+    key = b"PH/open/%016x" % int(sys.argv[3])
+    v = db[key]
+    db.transaction_start()
+    db[key] = v[:len(v) // 3]
+    db.transaction_commit()
+    print("cut %s from %d to %d bytes" % (key.decode(), len(v), len(v) // 3))
+elif sys.argv[1] == "version":
+    # the record's version is the u16 after the 4-byte magic
+    key = b"PH/open/%016x" % int(sys.argv[3])
+    v = bytearray(db[key])
+    v[4:6] = (99).to_bytes(2, "little")
+    db.transaction_start()
+    db[key] = bytes(v)
+    db.transaction_commit()
+    print("%s marked as record version 99" % key.decode())
 PY
 
 store_ids() { "$py" "$dir/store.py" ids "$store" 2>/dev/null | sort; }
@@ -272,6 +290,33 @@ case "$r" in
 	fail=1
 	;;
 esac
+
+# bad_record MODE NAME: a disconnected open whose record is damaged by
+# MODE (truncate, version): its reconnect is refused, a log line names
+# the record, smbd keeps serving.
+bad_record() {
+	local mode=$1 name=$2 g id key
+	g=$(cat /proc/sys/kernel/random/uuid)
+	echo "== $name (guid $g), client killed, record: $mode"
+	id=$(popen "$name" "$g" 0) || { echo "FAIL: open $name"; fail=1; return; }
+	echo "  $("$py" "$dir/store.py" "$mode" "$store" "$id")"
+	expect_refused "$mode record" "$SCA_USER" ca "$name" "$g" "$id" keep
+	key=$(printf 'PH/open/%016x' "$id")
+	if grep "refused" "$dir/log.smbd" | grep -q "$key"; then
+		echo "  log: $(grep "refused" "$dir/log.smbd" | grep -m1 -o "reconnect.*$key.*")"
+	else
+		echo "FAIL: no log line naming $key"
+		fail=1
+	fi
+	if "$py" "$dir/client.py" touch "$SCA_USER" ca >/dev/null 2>&1; then
+		echo "  smbd serving"
+	else
+		echo "FAIL: smbd not serving after the $mode record"
+		fail=1
+	fi
+}
+bad_record truncate f5.dat
+bad_record version f6.dat
 
 if grep -q "PANIC\|INTERNAL ERROR" "$dir/log.smbd"; then
 	echo "FAIL: smbd panicked"
