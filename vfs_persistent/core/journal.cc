@@ -354,7 +354,8 @@ Status Journal::Rewrite(const KeyValueMap& state, const uint8_t boot_id[16]) {
   }
   uint64_t total = kHeaderSize + body.size();
   std::string tmp = path_ + ".new";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = open(tmp.c_str(),
+                O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
   if (fd == -1) {
     return ErrnoError(errno, "create " + tmp, path_);
   }
@@ -381,17 +382,11 @@ Status Journal::Rewrite(const KeyValueMap& state, const uint8_t boot_id[16]) {
     fsync(dfd);
     close(dfd);
   }
-  close(fd);
-  // Reopen with O_APPEND; the old file's lock goes with its descriptor.
-  int nfd = open(path_.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
-  if (nfd == -1) {
-    return ErrnoError(errno, "reopen", path_);
-  }
+  // The new file's descriptor, locked all along, becomes ours; the old
+  // file's lock goes with its descriptor, and its waiters find the new
+  // file locked until we unlock.
   close(fd_);
-  fd_ = nfd;
-  if (LockFd(fd_, F_WRLCK, true) == -1) {
-    return ErrnoError(errno, "lock", path_);
-  }
+  fd_ = fd;
   size_ = total;
   base_bytes_ = total;
   reserved_end_ = 0;  // the new file has none yet
