@@ -58,6 +58,24 @@ pst_result() {
 	echo "${line:-missing}"
 }
 
+# pst_cleanup DIR [COMMAND]: at exit, stop the driver (pst_driver) and
+# DIR's smbd, run COMMAND if given, say where the logs are.
+pst_cleanup() {
+	PST_DIR=$1
+	PST_AT_EXIT=${2:-}
+	trap pst_cleanup_now EXIT
+}
+pst_cleanup_now() {
+	if [ -n "${D_PID:-}" ]; then
+		kill "$D_PID" 2>/dev/null
+	fi
+	smbd_stop "$PST_DIR"
+	if [ -n "$PST_AT_EXIT" ]; then
+		eval "$PST_AT_EXIT"
+	fi
+	echo "logs kept in $PST_DIR"
+}
+
 # pst_driver: start smbclient3's scripted client (sca_persistent_driver) as
 # the coprocess D (its pid in D_PID, for the caller's cleanup).  Then
 #   send CMD...         one command to the driver, its answer in $reply

@@ -27,14 +27,7 @@ set -uo pipefail
 
 addr=127.0.0.28
 dir=$(mktemp -d /var/tmp/samba-ca-pjrnl.XXXXXX)
-cleanup() {
-	if [ -n "${D_PID:-}" ]; then
-		kill "$D_PID" 2>/dev/null
-	fi
-	smbd_stop "$dir"
-	echo "logs kept in $dir"
-}
-trap cleanup EXIT
+pst_cleanup "$dir"
 
 
 pst_setup "$dir" "$addr" "	log level = 1 vfs:3

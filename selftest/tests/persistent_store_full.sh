@@ -18,15 +18,7 @@ set -uo pipefail
 addr=127.0.0.32
 dir=$(mktemp -d /var/tmp/samba-ca-pfull.XXXXXX)
 small="$dir/small"
-cleanup() {
-	if [ -n "${D_PID:-}" ]; then
-		kill "$D_PID" 2>/dev/null
-	fi
-	smbd_stop "$dir"
-	umount "$small" 2>/dev/null
-	echo "logs kept in $dir"
-}
-trap cleanup EXIT
+pst_cleanup "$dir" 'umount "$small" 2>/dev/null'
 
 mkdir -p "$small"
 if ! mount -t tmpfs -o size=2m,mode=0755 samba-ca-pfull "$small"; then

@@ -35,14 +35,7 @@ set -uo pipefail
 
 addr=127.0.0.25
 dir=$(mktemp -d /var/tmp/samba-ca-psurv.XXXXXX)
-cleanup() {
-	if [ -n "${D_PID:-}" ]; then
-		kill "$D_PID" 2>/dev/null
-	fi
-	smbd_stop "$dir"
-	echo "logs kept in $dir"
-}
-trap cleanup EXIT
+pst_cleanup "$dir"
 fail=0
 
 
