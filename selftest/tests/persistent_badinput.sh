@@ -259,41 +259,9 @@ else
 	echo "  expired record $id2 removed ($(grep -m1 -o "PH/open/[0-9a-f]* expired: removed" "$dir/log.smbd"))"
 fi
 
-g3=$(cat /proc/sys/kernel/random/uuid)
-g4=$(cat /proc/sys/kernel/random/uuid)
-echo "== open 3 (guid $g3) and open 4 (guid $g4), clients killed"
-id3=$(popen f3.dat "$g3" 0) || { echo "FAIL: open 3"; exit 1; }
-id4=$(popen f4.dat "$g4" 0) || { echo "FAIL: open 4"; exit 1; }
-echo "  $("$py" "$dir/store.py" corrupt "$store" "$id3")"
-expect_refused "corrupted record" "$SCA_USER" ca f3.dat "$g3" "$id3" keep
-key3=$(printf 'PH/open/%016x' "$id3")
-if grep "refused" "$dir/log.smbd" | grep -q "$key3"; then
-	echo "  log: $(grep "refused" "$dir/log.smbd" | grep -m1 -o "reconnect.*$key3.*")"
-else
-	echo "FAIL: no log line naming $key3"
-	fail=1
-fi
-if kill -0 "$(cat "$dir/smbd.pid")" 2>/dev/null &&
-	"$py" "$dir/client.py" touch "$SCA_USER" ca >/dev/null 2>&1; then
-	echo "  smbd alive and serving"
-else
-	echo "FAIL: smbd not serving after the corrupted record"
-	fail=1
-fi
-r=$(reconnect "$SCA_USER" ca f4.dat "$g4" "$id4" close)
-echo "  open 4 (other record): $r" | tr '\n' ' '
-echo
-case "$r" in
-*"reconnect: OK"*) ;;
-*)
-	echo "FAIL: open 4 did not reconnect"
-	fail=1
-	;;
-esac
-
 # bad_record MODE NAME: a disconnected open whose record is damaged by
-# MODE (truncate, version): its reconnect is refused, a log line names
-# the record, smbd keeps serving.
+# MODE (corrupt, truncate, version): its reconnect is refused, a log line
+# names the record, smbd keeps serving.
 bad_record() {
 	local mode=$1 name=$2 g id key
 	g=$(cat /proc/sys/kernel/random/uuid)
@@ -308,15 +276,30 @@ bad_record() {
 		echo "FAIL: no log line naming $key"
 		fail=1
 	fi
-	if "$py" "$dir/client.py" touch "$SCA_USER" ca >/dev/null 2>&1; then
-		echo "  smbd serving"
+	if kill -0 "$(cat "$dir/smbd.pid")" 2>/dev/null &&
+		"$py" "$dir/client.py" touch "$SCA_USER" ca >/dev/null 2>&1; then
+		echo "  smbd alive and serving"
 	else
 		echo "FAIL: smbd not serving after the $mode record"
 		fail=1
 	fi
 }
+g4=$(cat /proc/sys/kernel/random/uuid)
+echo "== open 4 (guid $g4), client killed: must survive the bad records"
+id4=$(popen f4.dat "$g4" 0) || { echo "FAIL: open 4"; exit 1; }
+bad_record corrupt f3.dat
 bad_record truncate f5.dat
 bad_record version f6.dat
+r=$(reconnect "$SCA_USER" ca f4.dat "$g4" "$id4" close)
+echo "  open 4 (other record): $r" | tr '\n' ' '
+echo
+case "$r" in
+*"reconnect: OK"*) ;;
+*)
+	echo "FAIL: open 4 did not reconnect"
+	fail=1
+	;;
+esac
 
 if grep -q "PANIC\|INTERNAL ERROR" "$dir/log.smbd"; then
 	echo "FAIL: smbd panicked"
