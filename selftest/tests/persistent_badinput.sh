@@ -301,10 +301,6 @@ case "$r" in
 	;;
 esac
 
-if grep -q "PANIC\|INTERNAL ERROR" "$dir/log.smbd"; then
-	echo "FAIL: smbd panicked"
-	grep -m3 "PANIC\|INTERNAL ERROR" "$dir/log.smbd"
-	fail=1
-fi
+pst_smbd_healthy "$dir" || fail=1
 [ $fail -eq 0 ] && echo "PASS" || echo "FAILED"
 exit $fail

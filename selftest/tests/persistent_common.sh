@@ -109,3 +109,20 @@ check() {
 		nfail=$((nfail + 1))
 	fi
 }
+
+# pst_smbd_healthy DIR: DIR's smbd still runs (with ALIVE=yes, the default)
+# and its log has no panic; says what is wrong, returns 1 then.
+pst_smbd_healthy() {
+	local dir=$1 rc=0
+	if [ "${ALIVE:-yes}" = yes ] &&
+		! kill -0 "$(cat "$dir/smbd.pid" 2>/dev/null)" 2>/dev/null; then
+		echo "FAIL: smbd is gone"
+		rc=1
+	fi
+	if grep -q "PANIC\|INTERNAL ERROR" "$dir/log.smbd"; then
+		echo "FAIL: smbd panicked:"
+		grep -m3 "PANIC\|INTERNAL ERROR" "$dir/log.smbd"
+		rc=1
+	fi
+	return $rc
+}

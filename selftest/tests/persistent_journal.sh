@@ -226,4 +226,5 @@ if [ -e "$journal" ]; then
 fi
 
 send quit
+pst_smbd_healthy "$dir" || fail=1
 exit $fail

@@ -157,15 +157,7 @@ done
 echo "  $regressions regressions"
 [ "$regressions" -eq 0 ] || fail=1
 
-if ! kill -0 "$(cat "$dir/smbd.pid")" 2>/dev/null; then
-	echo "FAIL: smbd is gone"
-	fail=1
-fi
-if grep -q "PANIC\|INTERNAL ERROR" "$dir/log.smbd"; then
-	echo "FAIL: smbd panicked:"
-	grep -m3 "PANIC\|INTERNAL ERROR" "$dir/log.smbd"
-	fail=1
-fi
+pst_smbd_healthy "$dir" || fail=1
 
 [ $fail -eq 0 ] && echo "PASS" || echo "FAILED"
 exit $fail

@@ -128,4 +128,5 @@ fi
 send close a
 send quit
 [ "$nfail" -eq 0 ] || fail=1
+pst_smbd_healthy "$dir" || fail=1
 exit $fail

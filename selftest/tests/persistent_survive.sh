@@ -306,10 +306,6 @@ if [ "$stock_kill" -eq 0 ]; then
 else
 	echo "  as expected, stock smbd does not keep the open"
 fi
-if grep -q "PANIC\|INTERNAL ERROR" "$dir/log.smbd"; then
-	echo "FAIL: smbd panicked:"
-	grep -m3 "PANIC\|INTERNAL ERROR" "$dir/log.smbd"
-	fail=1
-fi
+pst_smbd_healthy "$dir" || fail=1
 [ $fail -eq 0 ] && echo "PASS" || echo "FAILED"
 exit $fail
