@@ -33,7 +33,8 @@ die() { printf 'samba-base: ERROR: %s\n' "$*" >&2; exit 1; }
 
 # --- packages ---------------------------------------------------------------
 # Build dependencies of the non-AD-DC Samba build (DESIGN.md), ours (OpenSSL,
-# rdma-core, cmocka) and the test tools (qemu, busybox, ctdb's event scripts).
+# rdma-core, cmocka) and the test tools (qemu, busybox, ctdb's event scripts,
+# clang-14's libFuzzer for selftest/tests/fuzz_smoke.sh).
 packages=(
 	build-essential python3 python3-dev pkg-config dpkg-dev ccache
 	libgnutls28-dev libacl1-dev libattr1-dev libpopt-dev libjansson-dev
@@ -45,6 +46,7 @@ packages=(
 	libssl-dev libibverbs-dev librdmacm-dev
 	iproute2 ethtool iptables tdb-tools procps psmisc
 	qemu-system-x86 busybox-static xz-utils cpio
+	clang-14 libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do
