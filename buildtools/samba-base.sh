@@ -10,6 +10,10 @@
 #   SAMBA_CA_VERSION  Debian source version to build (default: the newest
 #                     4.22 among the deb-src entries)
 #   SAMBA_CA_JOBS     parallel build jobs (default: cores + 1)
+#   SAMBA_CA_APT_ETC  where the machine's apt sources are read from, to take
+#                     the archive of the deb-src entries (default /etc/apt;
+#                     buildtools/apt-archive.sh; the tests point it at
+#                     fixtures)
 #
 # Writes .build/samba.env in the checkout: the tree, its bin/ and the
 # version built, for the tests and the demo to source.
@@ -30,6 +34,17 @@ say() { printf 'samba-base: %s\n' "$*" >&2; }
 die() { printf 'samba-base: ERROR: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must run as root: it installs build packages and writes $cache (try: sudo $0)"
+
+# The archive and security archive of the deb-src entries are the ones this
+# machine's apt uses (a local mirror or proxy included).
+# shellcheck source=buildtools/apt-archive.sh
+. "$top/buildtools/apt-archive.sh"
+if ! apt_archive_find "${SAMBA_CA_APT_ETC:-/etc/apt}"; then
+	while IFS= read -r line; do
+		say "ERROR: $line"
+	done <<<"$APT_ARCHIVE_ERROR"
+	die "Samba's source comes from trixie in the same archives: add the entry named above and rerun"
+fi
 
 # --- packages ---------------------------------------------------------------
 # Build dependencies of the non-AD-DC Samba build (DESIGN.md), ours (OpenSSL,
@@ -58,22 +73,23 @@ done
 
 src_list=/etc/apt/sources.list.d/samba-ca-trixie-src.sources
 need_update=0
-if [ ! -f "$src_list" ]; then
-	# Source entries only: binaries from trixie never go onto bookworm.
-	cat >"$src_list" <<'EOF'
-# samba-ca: Samba 4.22 source only (never binary packages from trixie)
+# Source entries only: binaries from trixie never go onto bookworm.  The file
+# is rewritten when the machine's archives change.
+src_entries="# samba-ca: Samba 4.22 source only (never binary packages from trixie)
 Types: deb-src
-URIs: http://deb.debian.org/debian
+URIs: $APT_ARCHIVE_URI
 Suites: trixie
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 Types: deb-src
-URIs: http://deb.debian.org/debian-security
+URIs: $APT_ARCHIVE_SECURITY_URI
 Suites: trixie-security
 Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
+if [ "$(cat "$src_list" 2>/dev/null)" != "$src_entries" ]; then
+	say "deb-src entries for trixie from $APT_ARCHIVE_URI and $APT_ARCHIVE_SECURITY_URI in $src_list"
+	printf '%s\n' "$src_entries" >"$src_list"
 	need_update=1
 fi
 if ! apt-cache showsrc samba 2>/dev/null | grep '^Version: 2:4\.' >/dev/null; then
@@ -83,7 +99,7 @@ if [ ${#missing[@]} -gt 0 ] || [ $need_update = 1 ]; then
 	say "apt-get update"
 	if ! apt-get update >"$cache.apt-update.log" 2>&1 &&
 		! apt-cache showsrc samba 2>/dev/null | grep '^Version: 2:4\.' >/dev/null; then
-		die "cannot reach Debian's archive (apt-get update failed, see $cache.apt-update.log); check the network and /etc/apt/sources.list.d"
+		die "cannot reach the archive (apt-get update failed for $APT_ARCHIVE_URI or $APT_ARCHIVE_SECURITY_URI, see $cache.apt-update.log); check the network and /etc/apt/sources.list.d"
 	fi
 fi
 if [ ${#missing[@]} -gt 0 ]; then

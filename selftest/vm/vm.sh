@@ -2,6 +2,8 @@
 # samba-ca: a client VM with the Linux kernel's SMB3 client (cifs.ko).
 #
 #   vm.sh build [--force]                 fetch trixie's kernel, build the initramfs
+#   vm.sh prepare                         build only what is missing (no network
+#                                         when a kernel is cached): before timing
 #   vm.sh run SCRIPT [--timeout SEC] [--net-ns NS] [--quiet] [--log FILE]
 #   vm.sh info                            print the cached kernel and files
 #
@@ -11,8 +13,9 @@ set -euo pipefail
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE_ROOT=${SAMBA_CA_CACHE:-/var/cache/samba-ca}
 VM_CACHE=$CACHE_ROOT/vm
-MIRROR=${SAMBA_CA_VM_MIRROR:-http://deb.debian.org/debian}
-SECURITY_MIRROR=${SAMBA_CA_VM_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+# The archives: the machine's own (vm_archives), unless these are set.
+MIRROR=${SAMBA_CA_VM_MIRROR:-}
+SECURITY_MIRROR=${SAMBA_CA_VM_SECURITY_MIRROR:-}
 SUITE=trixie
 KERNEL_PKG=${SAMBA_CA_VM_KERNEL_PKG:-linux-image-amd64}
 KEYRING=${SAMBA_CA_VM_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
@@ -47,7 +50,7 @@ die() {
 note() { echo "vm.sh: $*" >&2; }
 
 usage() {
-	sed -n '2,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '2,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit "$RC_USAGE"
 }
 
@@ -58,10 +61,30 @@ need() {
 }
 
 # --------------------------------------------------------------------------
-# Private apt state: nothing of the host's apt sources, lists, cache or dpkg
-# status is read or written (only its apt.conf, e.g. for a proxy).
+# Private apt state: of the host's apt sources only the archives' URIs are
+# read (vm_archives); its lists, cache and dpkg status are neither read nor
+# written (its apt.conf applies, e.g. for a proxy).
 # --------------------------------------------------------------------------
 APT_DIR=$VM_CACHE/apt
+
+# vm_archives: MIRROR and SECURITY_MIRROR, where not set by the environment,
+# are the archive and security archive of the host's apt sources
+# (SAMBA_CA_APT_ETC, default /etc/apt), so that a local mirror or proxy
+# serves the VM's kernel too.
+vm_archives() {
+	local line
+	[ -z "$MIRROR" ] || [ -z "$SECURITY_MIRROR" ] || return 0
+	# shellcheck source=buildtools/apt-archive.sh
+	. "$VM_DIR/../../buildtools/apt-archive.sh"
+	if ! apt_archive_find "${SAMBA_CA_APT_ETC:-/etc/apt}"; then
+		while IFS= read -r line; do
+			note "error: $line"
+		done <<<"$APT_ARCHIVE_ERROR"
+		die "trixie's kernel package comes from the same archives: add the entry named above (or set SAMBA_CA_VM_MIRROR and SAMBA_CA_VM_SECURITY_MIRROR)"
+	fi
+	MIRROR=${MIRROR:-$APT_ARCHIVE_URI}
+	SECURITY_MIRROR=${SECURITY_MIRROR:-$APT_ARCHIVE_SECURITY_URI}
+}
 apt_opts() {
 	APT_OPTS=(
 		-o "Dir::Etc::SourceList=$APT_DIR/sources.list"
@@ -127,6 +150,7 @@ fetch_kernel() {
 	need apt-get apt
 	need dpkg-deb dpkg
 	[ -r "$KEYRING" ] || die "archive keyring $KEYRING not readable: apt-get install debian-archive-keyring"
+	vm_archives
 	note "updating private apt lists for $SUITE ($MIRROR) in $APT_DIR"
 	if ! apt_update; then
 		sed 's/^/  /' "$APT_DIR/update.log" >&2
@@ -373,6 +397,7 @@ cmd_build() {
 }
 
 # Make sure a VM exists; build it if none is cached or the initramfs is stale.
+# "prepare" runs it before anything is timed, so that "run" finds it ready.
 ensure_vm() {
 	local kver
 	if kver=$(cached_kernel) && [ -f "$VM_CACHE/$kver/initramfs.gz" ] &&
@@ -546,6 +571,14 @@ cmd_run() {
 	return "$rc"
 }
 
+cmd_prepare() {
+	[ $# -eq 0 ] || usage
+	mkdir -p "$VM_CACHE"
+	KVER=
+	ensure_vm
+	note "VM ready: kernel $KVER, initramfs $VM_CACHE/$KVER/initramfs.gz"
+}
+
 cmd_info() {
 	local kver
 	kver=$(cached_kernel) || die "no VM built yet in $VM_CACHE (run: $0 build)"
@@ -563,6 +596,7 @@ main() {
 	case $cmd in
 	build) cmd_build "$@" ;;
 	run) cmd_run "$@" ;;
+	prepare) cmd_prepare "$@" ;;
 	info) cmd_info "$@" ;;
 	-h | --help | help) usage ;;
 	*) usage ;;
