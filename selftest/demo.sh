@@ -18,6 +18,10 @@ set -a
 set +a
 . "$top/selftest/lib/smbd.sh"
 
+# Set-up before anything is timed: part 2's client VM (kernel, initramfs).
+echo "preparing the client VM (the first time: trixie's kernel and the initramfs)"
+bash "$top/selftest/vm/vm.sh" prepare || { echo "demo FAILED: the client VM could not be prepared (vm.sh prepare, above)"; exit 1; }
+
 addr=127.0.0.12
 dir=$(mktemp -d /var/tmp/samba-ca-demo.XXXXXX)
 trap 'smbd_stop "$dir"' EXIT
