@@ -1,10 +1,12 @@
 // The extern "C" API over the C++ core.  Nothing C++ crosses it: handles are
 // opaque, data is plain, and the core is built without exceptions.
+#include <algorithm>
 #include <cstdio>
 #include <new>
 #include <string>
 #include <vector>
 
+#include "cookie.h"
 #include "handle_table.h"
 #include "journal.h"
 #include "persistent_core.h"
@@ -13,6 +15,7 @@
 
 using samba_ca::persistent::ByteRangeLock;
 using samba_ca::persistent::CallbackStore;
+using samba_ca::persistent::CookieView;
 using samba_ca::persistent::Guid;
 using samba_ca::persistent::HandleTable;
 using samba_ca::persistent::OpenRecord;
@@ -512,5 +515,44 @@ void pcore_record_view(const pcore_record* record, pcore_open* view) {
 }
 
 void pcore_record_free(pcore_record* record) { delete record; }
+
+int pcore_cookie_is_ours(const uint8_t* cookie, size_t cookie_len) {
+  return samba_ca::persistent::IsPersistentCookie(cookie, cookie_len) ? 1 : 0;
+}
+
+pcore_status pcore_cookie_encode(uint64_t persistent_id, const uint8_t* inner,
+                                 size_t inner_len, uint8_t* out,
+                                 size_t out_len) {
+  if (out == nullptr || inner_len > out_len ||
+      out_len - inner_len != PCORE_COOKIE_HEADER_SIZE) {
+    return PCORE_INVALID_PARAMETER;
+  }
+  std::string bytes;
+  Status s =
+      samba_ca::persistent::EncodeCookie(persistent_id, inner, inner_len, &bytes);
+  if (!s.ok()) {
+    return s.code();
+  }
+  std::copy(bytes.begin(), bytes.end(), out);
+  return PCORE_OK;
+}
+
+pcore_status pcore_cookie_decode(const uint8_t* cookie, size_t cookie_len,
+                                 pcore_cookie* out) {
+  if (out == nullptr) {
+    return PCORE_INVALID_PARAMETER;
+  }
+  *out = pcore_cookie();
+  CookieView view;
+  Status s = samba_ca::persistent::DecodeCookie(cookie, cookie_len, &view);
+  if (!s.ok()) {
+    snprintf(out->problem, sizeof(out->problem), "%s", s.message().c_str());
+    return s.code();
+  }
+  out->persistent_id = view.persistent_id;
+  out->inner_offset = view.inner_offset;
+  out->inner_len = view.inner_length;
+  return PCORE_OK;
+}
 
 }  // extern "C"

@@ -400,6 +400,45 @@ void pcore_record_view(const struct pcore_record *record,
 		       struct pcore_open *view);
 void pcore_record_free(struct pcore_record *record);
 
+/*
+ * ---- The cookie smbd keeps for a persistent open (cookie.h). ----
+ * A header of PCORE_COOKIE_HEADER_SIZE bytes (magic, version, inner length,
+ * persistent id), then the inner cookie: the default durable cookie.
+ */
+#define PCORE_COOKIE_HEADER_SIZE 24
+
+/*
+ * Nonzero when the cookie starts with our magic: it is a persistent open's
+ * (decode it, refuse it if damaged); zero for a plain durable open's.
+ */
+int pcore_cookie_is_ours(const uint8_t *cookie, size_t cookie_len);
+
+/*
+ * Writes the cookie of persistent_id around inner (NULL if inner_len is 0)
+ * into out, which must be exactly PCORE_COOKIE_HEADER_SIZE + inner_len
+ * bytes; PCORE_INVALID_PARAMETER otherwise or for an inner cookie over
+ * UINT32_MAX bytes.
+ */
+pcore_status pcore_cookie_encode(uint64_t persistent_id, const uint8_t *inner,
+				 size_t inner_len, uint8_t *out,
+				 size_t out_len);
+
+/* A decoded cookie: the inner cookie is cookie + inner_offset. */
+struct pcore_cookie {
+	uint64_t persistent_id;
+	size_t inner_offset;
+	size_t inner_len;
+	char problem[128]; /* on failure, what is wrong; "" on success */
+};
+
+/*
+ * Checks every field of the cookie: PCORE_CORRUPT_RECORD (too short, no
+ * magic, an inner length that does not reach exactly to the end) or
+ * PCORE_UNKNOWN_VERSION, with out->problem saying which.
+ */
+pcore_status pcore_cookie_decode(const uint8_t *cookie, size_t cookie_len,
+				 struct pcore_cookie *out);
+
 #ifdef __cplusplus
 }
 #endif
