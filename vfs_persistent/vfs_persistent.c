@@ -72,15 +72,6 @@
 /* How often the expiry timer looks for opens whose smbd died, seconds. */
 #define PERSISTENT_DEFAULT_SCAN_INTERVAL_S 5
 
-/*
- * Our cookie: magic (8) version (4) inner length (4) persistent id (8),
- * then the default durable cookie.
- */
-#define PERSISTENT_COOKIE_MAGIC "SCA-PH\0\0"
-#define PERSISTENT_COOKIE_MAGIC_LEN 8
-#define PERSISTENT_COOKIE_VERSION 1
-#define PERSISTENT_COOKIE_HDR_LEN 24
-
 /* Store keys of the core's records (core/handle_table.h). */
 #define PERSISTENT_RECORD_PREFIX "PH/open/"
 
@@ -174,27 +165,29 @@ static void persistent_server_id(struct messaging_context *msg_ctx,
 
 /* ---- The cookie smbd keeps for us. ---- */
 
+/* The codec is the core's (core/cookie.h); here only the blobs. */
 static NTSTATUS persistent_cookie_wrap(TALLOC_CTX *mem_ctx,
 				       uint64_t persistent_id,
 				       const DATA_BLOB inner,
 				       DATA_BLOB *cookie)
 {
 	DATA_BLOB blob;
+	pcore_status st;
 
 	blob = data_blob_talloc(mem_ctx,
 				NULL,
-				PERSISTENT_COOKIE_HDR_LEN + inner.length);
+				PCORE_COOKIE_HEADER_SIZE + inner.length);
 	if (blob.data == NULL) {
 		return NT_STATUS_NO_MEMORY;
 	}
-	memcpy(blob.data, PERSISTENT_COOKIE_MAGIC, PERSISTENT_COOKIE_MAGIC_LEN);
-	SIVAL(blob.data, 8, PERSISTENT_COOKIE_VERSION);
-	SIVAL(blob.data, 12, inner.length);
-	SBVAL(blob.data, 16, persistent_id);
-	if (inner.length > 0) {
-		memcpy(blob.data + PERSISTENT_COOKIE_HDR_LEN,
-		       inner.data,
-		       inner.length);
+	st = pcore_cookie_encode(persistent_id,
+				 inner.data,
+				 inner.length,
+				 blob.data,
+				 blob.length);
+	if (st != PCORE_OK) {
+		data_blob_free(&blob);
+		return pcore_status_to_ntstatus(st);
 	}
 	*cookie = blob;
 	return NT_STATUS_OK;
@@ -202,12 +195,7 @@ static NTSTATUS persistent_cookie_wrap(TALLOC_CTX *mem_ctx,
 
 static bool persistent_cookie_is_ours(const DATA_BLOB cookie)
 {
-	if (cookie.length < PERSISTENT_COOKIE_MAGIC_LEN) {
-		return false;
-	}
-	return memcmp(cookie.data,
-		      PERSISTENT_COOKIE_MAGIC,
-		      PERSISTENT_COOKIE_MAGIC_LEN) == 0;
+	return pcore_cookie_is_ours(cookie.data, cookie.length) != 0;
 }
 
 /* Every field checked; inner points into cookie. */
@@ -215,31 +203,19 @@ static NTSTATUS persistent_cookie_unwrap(const DATA_BLOB cookie,
 					 uint64_t *persistent_id,
 					 DATA_BLOB *inner)
 {
-	uint32_t version;
-	uint32_t inner_len;
+	struct pcore_cookie parsed;
+	pcore_status st;
 
-	if (cookie.length < PERSISTENT_COOKIE_HDR_LEN ||
-	    !persistent_cookie_is_ours(cookie))
-	{
-		DBG_WARNING("cookie of %zu bytes is not ours\n",
-			    cookie.length);
+	st = pcore_cookie_decode(cookie.data, cookie.length, &parsed);
+	if (st != PCORE_OK) {
+		DBG_WARNING("cookie of %zu bytes refused: %s\n",
+			    cookie.length,
+			    parsed.problem);
 		return NT_STATUS_INVALID_PARAMETER;
 	}
-	version = IVAL(cookie.data, 8);
-	if (version != PERSISTENT_COOKIE_VERSION) {
-		DBG_WARNING("cookie version %" PRIu32 " unknown\n", version);
-		return NT_STATUS_INVALID_PARAMETER;
-	}
-	inner_len = IVAL(cookie.data, 12);
-	if (inner_len != cookie.length - PERSISTENT_COOKIE_HDR_LEN) {
-		DBG_WARNING("cookie inner length %" PRIu32 " of %zu\n",
-			    inner_len,
-			    cookie.length);
-		return NT_STATUS_INVALID_PARAMETER;
-	}
-	*persistent_id = BVAL(cookie.data, 16);
-	*inner = data_blob_const(cookie.data + PERSISTENT_COOKIE_HDR_LEN,
-				 inner_len);
+	*persistent_id = parsed.persistent_id;
+	*inner = data_blob_const(cookie.data + parsed.inner_offset,
+				 parsed.inner_len);
 	return NT_STATUS_OK;
 }
 
