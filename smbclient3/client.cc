@@ -668,9 +668,10 @@ Status Smb2Client::Write(const FileId& file_id, uint64_t offset,
 }
 
 Status Smb2Client::Lock(const FileId& file_id,
-                        const std::vector<LockElement>& locks) {
+                        const std::vector<LockElement>& locks,
+                        uint32_t lock_sequence) {
   Bytes msg = NewRequest(kSmb2Lock);
-  EncodeLockRequest(file_id, 0, locks, &msg);
+  EncodeLockRequest(file_id, lock_sequence, locks, &msg);
   Bytes resp_msg;
   Smb2Header rh;
   SCA_RETURN_IF_ERROR(Transact(&msg, &resp_msg, &rh));

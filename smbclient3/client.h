@@ -120,7 +120,10 @@ class Smb2Client {
               Bytes* data);
   Status Write(const FileId& file_id, uint64_t offset, const uint8_t* data,
                uint32_t length, uint32_t* written);
-  Status Lock(const FileId& file_id, const std::vector<LockElement>& locks);
+  // lock_sequence: the request's LockSequence field ([MS-SMB2] 2.2.26),
+  // index in the upper 28 bits, number in the lower 4; 0 for none.
+  Status Lock(const FileId& file_id, const std::vector<LockElement>& locks,
+              uint32_t lock_sequence = 0);
   Status Close(const FileId& file_id);
   Status Echo();
 

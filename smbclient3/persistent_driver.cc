@@ -9,10 +9,12 @@
 //        persistent/durable v2 create (LEASE: RWH, RH, R or - for none,
 //        then a batch oplock); C remembers the handle
 //   plain C NAME ACCESS SHARE          create without contexts
-//   lock C OFF LEN | slock C OFF LEN | unlock C OFF LEN
+//   lock C OFF LEN [SEQ] | slock C OFF LEN [SEQ] | unlock C OFF LEN [SEQ]
+//        SEQ: the LockSequence field (index << 4 | number), default 0
 //   write C OFF TEXT | read C OFF LEN | close C | drop C
-//   reconnect C                         new connection (same client GUID),
-//        DH2C of the remembered handle with its lease key
+//   reconnect C [otherkey|nolease]     new connection (same client GUID),
+//        DH2C of the remembered handle with its lease key (or, to test the
+//        server's checks, another lease key or no lease context)
 //   bench_create C NAME N PERSISTENT   N x (create with DH2Q + lease RWH,
 //        close); prints the rate
 //   bench_lock C N                      N x (lock, unlock) on C's handle
@@ -181,7 +183,8 @@ void Run(const std::vector<std::string>& w) {
     printf("OK fid=%llu\n", static_cast<unsigned long long>(h.fid.persistent));
     return;
   }
-  if ((cmd == "lock" || cmd == "slock" || cmd == "unlock") && w.size() == 4) {
+  if ((cmd == "lock" || cmd == "slock" || cmd == "unlock") &&
+      (w.size() == 4 || w.size() == 5)) {
     LockElement l;
     l.offset = strtoull(w[2].c_str(), nullptr, 0);
     l.length = strtoull(w[3].c_str(), nullptr, 0);
@@ -191,7 +194,9 @@ void Run(const std::vector<std::string>& w) {
       l.flags = ((cmd == "lock") ? kLockExclusive : kLockShared) |
                 kLockFailImmediately;
     }
-    Status s = c->Lock(h.fid, {l});
+    uint32_t seq =
+        (w.size() == 5) ? strtoul(w[4].c_str(), nullptr, 0) : 0;
+    Status s = c->Lock(h.fid, {l}, seq);
     if (!s.ok()) return Err(s);
     printf("OK\n");
     return;
@@ -225,7 +230,13 @@ void Run(const std::vector<std::string>& w) {
     printf("OK\n");
     return;
   }
-  if (cmd == "reconnect") {
+  if (cmd == "reconnect" && w.size() <= 3) {
+    const std::string variant = (w.size() == 3) ? w[2] : "";
+    if (!variant.empty() && variant != "otherkey" && variant != "nolease") {
+      printf("ERR 0xffffffff unknown reconnect variant %s\n",
+             variant.c_str());
+      return;
+    }
     c->DropConnection();
     Status s = c->Reconnect();
     if (!s.ok()) return Err(s);
@@ -239,9 +250,13 @@ void Run(const std::vector<std::string>& w) {
     memcpy(rc.create_guid, h.create_guid, 16);
     rc.flags = h.persistent ? kDhandleFlagPersistent : 0;
     req.contexts.push_back(MakeDh2c(rc));
-    if (h.lease_state != 0) {
+    if (h.lease_state != 0 && variant == "otherkey") {
+      uint8_t other[16];
+      RAND_bytes(other, 16);
+      AddLease(other, h.lease_state, &req);
+    } else if (h.lease_state != 0 && variant != "nolease") {
       AddLease(h.lease_key, h.lease_state, &req);
-    } else {
+    } else if (h.lease_state == 0) {
       req.oplock_level = kOplockBatch;
     }
     OpenResult r;
@@ -285,7 +300,9 @@ void Run(const std::vector<std::string>& w) {
       l.offset = 0;
       l.length = 10;
       l.flags = kLockExclusive | kLockFailImmediately;
-      Status s = c->Lock(h.fid, {l});
+      uint32_t seq =
+        (w.size() == 5) ? strtoul(w[4].c_str(), nullptr, 0) : 0;
+    Status s = c->Lock(h.fid, {l}, seq);
       if (!s.ok()) return Err(s);
       l.flags = kLockUnlock;
       s = c->Lock(h.fid, {l});

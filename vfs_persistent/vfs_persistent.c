@@ -42,6 +42,7 @@
 #include "libcli/security/dom_sid.h"
 #include "libcli/security/security_token.h"
 #include "libcli/smb/smb2_create_blob.h"
+#include "libcli/smb/smb2_lease.h"
 #include "lib/util/tevent_unix.h"
 #include "lib/util/server_id.h"
 #include "dbwrap/dbwrap.h"
@@ -100,6 +101,12 @@ struct persistent_fsp {
 	uint32_t create_disposition;
 	uint32_t create_options;
 	bool persistent;
+	/*
+	 * Set when an update could not be stored after smbd acted on it
+	 * (persistent_drop): no longer persistent; a disconnect closes it
+	 * and the close removes its record, if the store lets it by then.
+	 */
+	bool dropped;
 	uint64_t persistent_id;
 	uint32_t create_action; /* FILE_WAS_*, answered to a replay */
 };
@@ -1554,6 +1561,7 @@ static NTSTATUS persistent_durable_disconnect(struct vfs_handle_struct *handle,
 					      DATA_BLOB *new_cookie)
 {
 	struct persistent_config *config = NULL;
+	struct persistent_fsp *pfsp = NULL;
 	DATA_BLOB inner = data_blob_null;
 	DATA_BLOB new_inner = data_blob_null;
 	uint64_t persistent_id;
@@ -1572,6 +1580,11 @@ static NTSTATUS persistent_durable_disconnect(struct vfs_handle_struct *handle,
 		return status;
 	}
 	if (config->pdb == NULL) {
+		return NT_STATUS_NOT_SUPPORTED;
+	}
+	pfsp = VFS_FETCH_FSP_EXTENSION(handle, fsp);
+	if (pfsp != NULL && pfsp->dropped) {
+		/* persistent_drop(): closed for real, record removed */
 		return NT_STATUS_NOT_SUPPORTED;
 	}
 
@@ -1823,6 +1836,82 @@ fail:
 
 /* ---- durable_reconnect ---- */
 
+/*
+ * The lease context of the create being served ([MS-SMB2] 2.2.13.2.8,
+ * 2.2.13.2.10), read from the request as smb2_create.c reads it: the
+ * reconnect op is not handed it, yet a DH2C must be checked against the
+ * stored lease before the record is marked connected again.  smbd checks
+ * the key once more after the op (smbd_smb2_create_durable_lease_check);
+ * by then a refusal would close the re-created open and restart its
+ * timeout.
+ */
+static NTSTATUS persistent_request_lease(struct smb_request *smb1req,
+					 bool *has_lease,
+					 struct smb2_lease *lease)
+{
+	struct smbd_smb2_request *smb2req = smb1req->smb2req;
+	struct smb2_create_blobs blobs = {0};
+	struct smb2_create_blob *rqls = NULL;
+	const uint8_t *inbody = NULL;
+	const struct iovec *dyn = NULL;
+	uint32_t ctx_offset;
+	uint32_t ctx_length;
+	uint32_t dyn_offset;
+	DATA_BLOB buf;
+	NTSTATUS status;
+
+	*has_lease = false;
+	if (smb2req == NULL || smb2req->xconn == NULL) {
+		return NT_STATUS_INVALID_PARAMETER;
+	}
+	if (!(smb2req->xconn->smb2.server.capabilities & SMB2_CAP_LEASING)) {
+		return NT_STATUS_OK;
+	}
+	inbody = SMBD_SMB2_IN_BODY_PTR(smb2req);
+	ctx_offset = IVAL(inbody, 0x30);
+	ctx_length = IVAL(inbody, 0x34);
+	if (ctx_offset == 0 && ctx_length == 0) {
+		return NT_STATUS_OK;
+	}
+	dyn_offset = SMB2_HDR_BODY + SMBD_SMB2_IN_BODY_LEN(smb2req);
+	dyn = SMBD_SMB2_IN_DYN_IOV(smb2req);
+	if (ctx_offset < dyn_offset ||
+	    ctx_offset - dyn_offset > dyn->iov_len ||
+	    ctx_length > dyn->iov_len - (ctx_offset - dyn_offset))
+	{
+		return NT_STATUS_INVALID_PARAMETER;
+	}
+	buf = data_blob_const((const uint8_t *)dyn->iov_base +
+				      (ctx_offset - dyn_offset),
+			      ctx_length);
+	status = smb2_create_blob_parse(talloc_tos(), buf, &blobs);
+	if (!NT_STATUS_IS_OK(status)) {
+		return status;
+	}
+	rqls = smb2_create_blob_find(&blobs, SMB2_CREATE_TAG_RQLS);
+	if (rqls == NULL) {
+		status = NT_STATUS_OK;
+		goto done;
+	}
+	if (smb2_lease_pull(rqls->data.data, rqls->data.length, lease) == -1) {
+		status = NT_STATUS_INVALID_PARAMETER;
+		goto done;
+	}
+	/* as smbd: an all-zero key, or a V2 lease below SMB 3, is none */
+	if ((lease->lease_key.data[0] == 0 && lease->lease_key.data[1] == 0) ||
+	    (smb2req->xconn->protocol < PROTOCOL_SMB3_00 &&
+	     lease->lease_version != 1))
+	{
+		status = NT_STATUS_OK;
+		goto done;
+	}
+	*has_lease = true;
+	status = NT_STATUS_OK;
+done:
+	TALLOC_FREE(blobs.blobs);
+	return status;
+}
+
 static NTSTATUS persistent_durable_reconnect(struct vfs_handle_struct *handle,
 					     struct smb_request *smb1req,
 					     struct smbXsrv_open *op,
@@ -1843,6 +1932,8 @@ static NTSTATUS persistent_durable_reconnect(struct vfs_handle_struct *handle,
 	DATA_BLOB new_inner = data_blob_null;
 	uint64_t persistent_id;
 	uint64_t disconnect_time_us;
+	struct smb2_lease req_lease = {};
+	bool req_has_lease = false;
 	pcore_status st;
 	NTSTATUS status;
 
@@ -1875,6 +1966,16 @@ static NTSTATUS persistent_durable_reconnect(struct vfs_handle_struct *handle,
 			pcore_status_string(st));
 		return NT_STATUS_OBJECT_NAME_NOT_FOUND;
 	}
+	status = persistent_request_lease(smb1req, &req_has_lease, &req_lease);
+	if (!NT_STATUS_IS_OK(status)) {
+		DBG_NOTICE("reconnect of persistent open %" PRIu64 " refused: "
+			   "unreadable lease context (%s)\n",
+			   persistent_id,
+			   nt_errstr(status));
+		pcore_record_free(stored);
+		return NT_STATUS_OBJECT_NAME_NOT_FOUND;
+	}
+
 	pcore_record_view(stored, &view);
 	if (view.state == PCORE_STATE_CONNECTED &&
 	    !persistent_owner_alive(&view.owner))
@@ -1892,18 +1993,16 @@ static NTSTATUS persistent_durable_reconnect(struct vfs_handle_struct *handle,
 	rreq = (struct pcore_reconnect_request){
 		.persistent_id = persistent_id,
 		.persistent_flag = op->global->persistent,
-		/*
-		 * The VFS op does not see the request's lease context;
-		 * smbd checks it right after this call
-		 * (smbd_smb2_create_durable_lease_check).
-		 */
-		.has_lease = view.lease_version != 0,
+		.has_lease = req_has_lease,
+		.lease_version = req_has_lease ? req_lease.lease_version : 0,
 		.owner_sid = dom_sid_str_buf(&token->sids[PRIMARY_USER_SID_INDEX],
 					     &sid_buf),
 		.share_name = config->share_name,
 		.new_volatile_id = op->global->open_volatile_id,
 	};
-	memcpy(rreq.lease_key, view.lease_key, PCORE_GUID_SIZE);
+	if (req_has_lease) {
+		persistent_lease_key_bytes(&req_lease.lease_key, rreq.lease_key);
+	}
 	persistent_guid_bytes(&op->global->create_guid, rreq.create_guid);
 	persistent_guid_bytes(&smb1req->xconn->smb2.client.guid,
 			      rreq.client_guid);
@@ -1926,6 +2025,14 @@ static NTSTATUS persistent_durable_reconnect(struct vfs_handle_struct *handle,
 		return pcore_status_to_ntstatus(st);
 	}
 	pcore_record_view(reconnected, &view);
+	/*
+	 * [MS-SMB2] 3.3.5.14: the lock sequences are state of the open; smbd
+	 * checks a replayed lock against op->global, which a dead smbd took
+	 * with it.
+	 */
+	memcpy(op->global->lock_sequence_array, view.lock_sequence,
+	       MIN(sizeof(op->global->lock_sequence_array),
+		   sizeof(view.lock_sequence)));
 
 	/*
 	 * A clean disconnect left smbd's state disconnected: the default
@@ -2004,8 +2111,9 @@ static int persistent_close(struct vfs_handle_struct *handle,
 	 * smbd clears op->global->durable before a real close; a durable
 	 * disconnect closes the fd with it still set.
 	 */
-	if (pfsp != NULL && pfsp->persistent && config->pdb != NULL &&
-	    (fsp->op == NULL || !fsp->op->global->durable))
+	if (pfsp != NULL && (pfsp->persistent || pfsp->dropped) &&
+	    config->pdb != NULL &&
+	    (fsp->op == NULL || !fsp->op->global->durable || pfsp->dropped))
 	{
 		st = pcore_release(config->pdb->table, pfsp->persistent_id);
 		if (st != PCORE_OK && st != PCORE_NOT_FOUND) {
@@ -2019,6 +2127,7 @@ static int persistent_close(struct vfs_handle_struct *handle,
 				 pfsp->persistent_id);
 		}
 		pfsp->persistent = false;
+		pfsp->dropped = false;
 	}
 
 	return SMB_VFS_NEXT_CLOSE(handle, fsp);
@@ -2207,6 +2316,44 @@ static void persistent_update_lease(struct persistent_config *config,
 	pcore_record_free(rec);
 }
 
+/*
+ * An update of a granted open (an unlock, a lease change) could not be
+ * stored after smbd had already acted on it.  Rather than keep a record
+ * that disagrees with what the client was answered, the open stops being
+ * persistent, visibly: logged, no longer protected while its client is
+ * away (a disconnect closes it), and its record removed now or at close.
+ */
+static void persistent_drop(struct vfs_handle_struct *handle,
+			    struct persistent_config *config,
+			    struct files_struct *fsp,
+			    const char *why)
+{
+	struct persistent_fsp *pfsp = VFS_FETCH_FSP_EXTENSION(handle, fsp);
+	pcore_status st;
+
+	if (pfsp == NULL || !pfsp->persistent) {
+		return;
+	}
+	pfsp->persistent = false;
+	pfsp->dropped = true;
+	if (fsp->op != NULL) {
+		fsp->op->global->persistent = false;
+	}
+	DBG_ERR("%s: open %" PRIu64 " is no longer persistent: %s\n",
+		fsp_str_dbg(fsp),
+		pfsp->persistent_id,
+		why);
+	st = pcore_release(config->pdb->table, pfsp->persistent_id);
+	if (st == PCORE_OK || st == PCORE_NOT_FOUND) {
+		return;
+	}
+	DBG_ERR("%s: record of %" PRIu64 " not removed (%s): tried again "
+		"at close\n",
+		fsp_str_dbg(fsp),
+		pfsp->persistent_id,
+		pcore_table_last_error(config->pdb->table));
+}
+
 static NTSTATUS persistent_brl_lock_windows(struct vfs_handle_struct *handle,
 					    struct byte_range_lock *br_lck,
 					    struct lock_struct *plock)
@@ -2263,15 +2410,33 @@ static NTSTATUS persistent_brl_lock_windows(struct vfs_handle_struct *handle,
 			.type = (plock->lock_type == WRITE_LOCK) ?
 				PCORE_LOCK_EXCLUSIVE : PCORE_LOCK_SHARED,
 		};
+		struct lock_struct undo;
 		pcore_status st;
 
 		st = pcore_lock_add(config->pdb->table, own_id, &lock, 0);
 		if (st != PCORE_OK) {
-			DBG_ERR("%s: lock of persistent open %" PRIu64 " not "
+			/*
+			 * Nothing is granted that is not stored: take the
+			 * lock back and answer with the store's status.
+			 */
+			DBG_ERR("%s: lock [%" PRIu64 ", +%" PRIu64 ") of "
+				"persistent open %" PRIu64 " refused: not "
 				"stored: %s\n",
 				fsp_str_dbg(fsp),
+				(uint64_t)plock->start,
+				(uint64_t)plock->size,
 				own_id,
 				pcore_table_last_error(config->pdb->table));
+			undo = *plock;
+			undo.lock_type = UNLOCK_LOCK;
+			if (!SMB_VFS_NEXT_BRL_UNLOCK_WINDOWS(handle, br_lck,
+							     &undo))
+			{
+				DBG_ERR("%s: the refused lock could not be "
+					"taken back\n",
+					fsp_str_dbg(fsp));
+			}
+			return pcore_status_to_ntstatus(st);
 		}
 		persistent_update_lease(config, fsp, own_id);
 	}
@@ -2302,11 +2467,20 @@ static bool persistent_brl_unlock_windows(struct vfs_handle_struct *handle,
 	st = pcore_lock_remove(config->pdb->table, own_id, plock->start,
 			       plock->size, 0);
 	if (st != PCORE_OK && st != PCORE_LOCK_NOT_FOUND) {
-		DBG_ERR("%s: unlock of persistent open %" PRIu64 " not "
-			"stored: %s\n",
+		/*
+		 * The range is free in smbd but still held in the store: a
+		 * crash now would bring back a lock the client gave up.  The
+		 * open stops being persistent, visibly, rather than keep a
+		 * record that disagrees with what was answered.
+		 */
+		DBG_ERR("%s: unlock [%" PRIu64 ", +%" PRIu64 ") of persistent "
+			"open %" PRIu64 " not stored: %s\n",
 			fsp_str_dbg(fsp),
+			(uint64_t)plock->start,
+			(uint64_t)plock->size,
 			own_id,
 			pcore_table_last_error(config->pdb->table));
+		persistent_drop(handle, config, fsp, "its unlock was not stored");
 	}
 	return ok;
 }

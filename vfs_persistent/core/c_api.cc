@@ -288,6 +288,7 @@ pcore_status pcore_reconnect(pcore_table* table,
   r.persistent_flag = req->persistent_flag != 0;
   r.has_lease = req->has_lease != 0;
   r.lease_key = ToGuid(req->lease_key);
+  r.lease_version = req->lease_version;
   if (!CopyString(req->owner_sid, PCORE_MAX_SID_LEN, &r.owner_sid) ||
       !CopyString(req->share_name, PCORE_MAX_SHARE_NAME_LEN, &r.share_name)) {
     return Finish(table, Status::Invalid("reconnect user or share"));

@@ -237,6 +237,7 @@ static void fill_reconnect(struct pcore_reconnect_request *r,
 	r->persistent_flag = 1;
 	r->has_lease = 1;
 	memcpy(r->lease_key, o->lease_key, PCORE_GUID_SIZE);
+	r->lease_version = o->lease_version;
 	r->owner_sid = user;
 	r->share_name = "ca";
 	r->new_owner.pid = 200;

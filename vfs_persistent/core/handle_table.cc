@@ -347,7 +347,12 @@ Status HandleTable::Reconnect(const ReconnectRequest& req, uint64_t now_us,
     if (leased && r->client_guid != req.client_guid) {
       return Status(PCORE_CLIENT_GUID_MISMATCH, RecordKey(id));
     }
-    if (leased != req.has_lease || (leased && r->lease_key != req.lease_key)) {
+    // [MS-SMB2] 3.3.5.9.12: the DH2C's lease context names the open's
+    // lease, key and version; checked before the record is touched, so a
+    // refused reconnect leaves the disconnect time as it was.
+    if (leased != req.has_lease ||
+        (leased && (r->lease_key != req.lease_key ||
+                    r->lease_version != req.lease_version))) {
       return Status(PCORE_LEASE_MISMATCH, RecordKey(id));
     }
     if (r->owner_sid != req.owner_sid) {

@@ -30,8 +30,9 @@ struct ReconnectRequest {
   Guid create_guid{};
   Guid client_guid{};
   bool persistent_flag = true;
-  bool has_lease = false;
-  Guid lease_key{};
+  bool has_lease = false;  // the DH2C carried a lease context
+  Guid lease_key{};        // ... with this key
+  uint8_t lease_version = 0;  // ... of this version (1 or 2)
   std::string owner_sid;
   std::string share_name;
   ServerId new_owner;

@@ -77,6 +77,7 @@ ReconnectRequest MakeReconnect(const OpenRecord& r) {
   q.persistent_flag = true;
   q.has_lease = r.oplock_level == PCORE_OPLOCK_LEASE;
   q.lease_key = r.lease_key;
+  q.lease_version = r.lease_version;
   q.owner_sid = r.owner_sid;
   q.share_name = r.share_name;
   q.new_owner.vnn = 1;
@@ -246,6 +247,10 @@ void test_reconnect_refusals(void** state) {
 
   req = MakeReconnect(open);
   req.has_lease = false;
+  ExpectRefused(f, req, now, PCORE_LEASE_MISMATCH);
+
+  req = MakeReconnect(open);
+  req.lease_version = open.lease_version == 2 ? 1 : 2;
   ExpectRefused(f, req, now, PCORE_LEASE_MISMATCH);
 
   req = MakeReconnect(open);

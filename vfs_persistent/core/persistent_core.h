@@ -294,6 +294,7 @@ struct pcore_reconnect_request {
 	int persistent_flag;  /* SMB2_DHANDLE_FLAG_PERSISTENT was set */
 	int has_lease;        /* the create carried a lease context */
 	uint8_t lease_key[PCORE_GUID_SIZE];
+	uint8_t lease_version; /* of that context: 1 or 2 */
 	const char *owner_sid;  /* the session's user */
 	const char *share_name; /* the tree connect's share */
 	struct pcore_server_id new_owner;
