@@ -11,10 +11,11 @@
 #                  a DH2C with another lease key, and one without a lease
 #                  context, are refused (OBJECT_NAME_NOT_FOUND) and cost A
 #                  nothing: the right DH2C then succeeds.
-#   timeout kept   A's open with a 3 s timeout, dropped at t0; at t0+1.5 s
-#                  a DH2C with another lease key is refused; at t0+4.5 s
-#                  the right DH2C is refused too: the open expired 3 s after
-#                  t0, the refused reconnect did not restart its timeout.
+#   timeout kept   A's open with a 4 s timeout, dropped at t0; at t0+2 s
+#                  a DH2C with another lease key is refused; at t0+5 s
+#                  the right DH2C is refused too: the open expired 4 s after
+#                  t0, the refused reconnect did not restart its timeout
+#                  (had it, the open would live until t0+6 s).
 #   lock not kept  the store on a full 2 MiB tmpfs: A takes locks on its
 #                  persistent open until one cannot be stored; that one is
 #                  refused (DISK_FULL), B gets that range, not the ranges
@@ -203,17 +204,17 @@ section "lease key checked on reconnect"
 echo "== a refused reconnect keeps the timeout"
 nfail=0
 send connect a "//$addr/ca" "$creds"
-send open a timeout.dat $RW 7 3000 RWH 1
-check "A: persistent open, timeout 3 s" "^OK .*persistent=1 timeout=3000"
+send open a timeout.dat $RW 7 4000 RWH 1
+check "A: persistent open, timeout 4 s" "^OK .*persistent=1 timeout=4000"
 send drop a
 t0=$(date +%s.%N)
-sleep 1.5
+sleep 2
 send reconnect a otherkey
-check "t0+1.5 s: DH2C with another lease key refused" "^ERR 0xc0000034"
+check "t0+2 s: DH2C with another lease key refused" "^ERR 0xc0000034"
 sleep "$(awk -v t0="$t0" -v now="$(date +%s.%N)" \
-	'BEGIN { d = t0 + 4.5 - now; printf "%.2f", (d > 0 ? d : 0) }')"
+	'BEGIN { d = t0 + 5 - now; printf "%.2f", (d > 0 ? d : 0) }')"
 send reconnect a
-check "t0+4.5 s: the open expired at t0+3 s (DH2C refused)" "^ERR 0xc0000034"
+check "t0+5 s: the open expired at t0+4 s (DH2C refused)" "^ERR 0xc0000034"
 [ "$nfail" -eq 0 ] || fail=1
 section "a refused reconnect keeps the timeout"
 
