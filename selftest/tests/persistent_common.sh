@@ -126,3 +126,211 @@ pst_smbd_healthy() {
 	fi
 	return $rc
 }
+
+# The stock control.  Every persistence test also runs on the stock
+# configuration (the same build, the share only announcing CA, no module)
+# and must fail there at the guarantee: in the window the second client
+# was granted the lock or the conflicting open, or the owner's reconnect
+# (DH2C) was refused.  A run that fails earlier (the owner got no grant,
+# the outage did not happen, the VM did not start, a client errored)
+# proves nothing, nor does one that passes: either is an error of the
+# test.  Stock smbd grants no persistent handle, only what it has (a
+# durable handle), so a control asks for what the test asks for, takes
+# what it gets and goes on to the window.  Also sourced by
+# vm_persistent_lib.sh (only the ctl_* functions are used there).
+#
+#   ctl_begin NAME            a new control run, named in every line
+#   ctl_step WHAT OK [DETAIL] a step the run needs to reach the window
+#                             (OK 1 or 0): the owner's grant, its lock,
+#                             the outage, the second client's session
+#   ctl_second WHAT ANSWER    the second client's attempt in the window;
+#                             ANSWER granted (the guarantee broke),
+#                             refused (STATUS) (it held) or error (...)
+#   ctl_reconnect WHAT ANSWER the owner's DH2C after the window: refused
+#                             (STATUS) broke the guarantee, granted held
+#   ctl_verdict               one line, "CONTROL OK    NAME: fails at the
+#                             guarantee ..." (returns 0) or "CONTROL
+#                             ERROR NAME: <why> ..." (returns 1)
+ctl_begin() {
+	ctl_name=$1
+	ctl_early=
+	ctl_error=
+	ctl_breaches=
+	ctl_held=
+	ctl_attempts=0
+	echo "  control $ctl_name: must fail at the guarantee"
+}
+
+ctl_step() {
+	local what=$1 ok=$2 detail=${3:-}
+	if [ "$ok" = 1 ]; then
+		echo "  control step ok: $what${detail:+ ($detail)}"
+	else
+		echo "  control step NOT reached: $what${detail:+ ($detail)}"
+		[ -n "$ctl_early" ] || ctl_early="$what${detail:+ ($detail)}"
+	fi
+}
+
+# ctl_window_ WHAT ANSWER BREACH-IF: BREACH-IF granted or refused
+ctl_window_() {
+	local what=$1 answer=$2 breach_if=$3
+	ctl_attempts=$((ctl_attempts + 1))
+	case $answer in
+	granted | refused*)
+		if [ "${answer%% *}" = "$breach_if" ]; then
+			echo "  control window: $what: $answer: the guarantee broke"
+			ctl_breaches="${ctl_breaches:+$ctl_breaches; }$what: $answer"
+		else
+			echo "  control window: $what: $answer: held"
+			ctl_held="${ctl_held:+$ctl_held; }$what"
+		fi
+		;;
+	*)
+		echo "  control window: $what: $answer: no answer"
+		[ -n "$ctl_error" ] || ctl_error="$what: $answer"
+		;;
+	esac
+}
+ctl_second() { ctl_window_ "$1" "$2" granted; }
+ctl_reconnect() { ctl_window_ "$1" "$2" refused; }
+
+ctl_verdict() {
+	if [ -n "$ctl_early" ]; then
+		echo "CONTROL ERROR $ctl_name: failed before the window, at:" \
+			"$ctl_early: it proves nothing"
+		return 1
+	fi
+	if [ "$ctl_attempts" -eq 0 ]; then
+		echo "CONTROL ERROR $ctl_name: no attempt in the window:" \
+			"it proves nothing"
+		return 1
+	fi
+	if [ -n "$ctl_error" ]; then
+		echo "CONTROL ERROR $ctl_name: a client errored in the window:" \
+			"$ctl_error: it proves nothing"
+		return 1
+	fi
+	if [ -z "$ctl_breaches" ]; then
+		echo "CONTROL ERROR $ctl_name: passed on stock (held: $ctl_held):" \
+			"the test cannot fail, it proves nothing"
+		return 1
+	fi
+	echo "CONTROL OK    $ctl_name: fails at the guarantee, as it must:" \
+		"$ctl_breaches"
+	return 0
+}
+
+# pst_answer REFUSALS: the driver's last $reply as a window answer:
+# granted, refused (STATUS) when the server answered an NTSTATUS that
+# matches the extended regex REFUSALS (what refuses the attempt: a
+# SHARING_VIOLATION, not a USER_SESSION_DELETED), else error (...): no
+# reply, a transport or client error, another status.
+pst_answer() {
+	local status
+	case $reply in
+	OK*) echo granted ;;
+	ERR\ 0x*)
+		status=${reply:4:10}
+		if [[ $status =~ ^($1)$ ]]; then
+			echo "refused ($status)"
+		else
+			echo "error ($reply)"
+		fi
+		;;
+	*) echo "error (${reply:-no reply})" ;;
+	esac
+}
+
+# pst_serving_pids DIR: the smbd processes of DIR's server that serve a
+# client (smbstatus -p)
+pst_serving_pids() {
+	"$SAMBA_BIN/smbstatus" -s "$1/smb.conf" -p 2>/dev/null |
+		awk '$1 ~ /^[0-9]+$/ { print $1 }' | sort -u
+}
+
+# The statuses that refuse a conflicting open (SHARING_VIOLATION,
+# FILE_NOT_AVAILABLE), a lock (FILE_LOCK_CONFLICT, LOCK_NOT_GRANTED) and a
+# DH2C (OBJECT_NAME_NOT_FOUND, [MS-SMB2] 3.3.5.9.12)
+PST_OPEN_REFUSED='0xc0000043|0xc0000467'
+PST_LOCK_REFUSED='0xc0000054|0xc0000055'
+PST_DH2C_REFUSED='0xc0000034'
+
+# pst_stock_window DIR ADDR SHARE EVENT LEASE NAME: the window of the
+# persistence tests, run as a control on the stock share SHARE of DIR's
+# server on ADDR with the driver (pst_driver): client A opens NAME as the
+# tests do (DH2Q with the persistent flag, timeout 60 s, lease LEASE or
+# "-" for a batch oplock, share mode READ), writes and locks [0,100);
+# then EVENT: drop (A's connection is lost), kill (kill -9 of the smbd
+# serving A; no other client may be connected) or restart (every smbd
+# stopped and started); while A is away client B tries an open for write
+# (a share-mode conflict), an open for read (a break of A's caching) and,
+# on an attribute-only open, a lock of [0,10); then A's DH2C.  Classified
+# by ctl_verdict (its status is returned).
+pst_stock_window() {
+	local dir=$1 addr=$2 share=$3 event=$4 lease=$5 name=$6
+	local creds="$SCA_USER%$SCA_PASS" pids ok answer
+	local rw=0x12019f read=0x120089 attr=0x80 caching="lease $lease"
+	[ "$lease" = - ] && caching="batch oplock"
+	echo "== [$share] control: $event, A's open with a $caching"
+	ctl_begin "[$share] $event, $caching"
+	send connect a "//$addr/$share" "$creds"
+	ctl_step "A connected" "$([[ $reply == OK* ]] && echo 1 || echo 0)" "$reply"
+	send open a "$name" $rw 1 60000 "$lease" 1
+	# stock grants a durable handle, not a persistent one: the window is
+	# what the control is about, so a durable grant is enough here
+	ctl_step "A's open granted durable (stock grants no persistent handle)" \
+		"$([[ $reply =~ ^OK\ .*durable=1 ]] && echo 1 || echo 0)" "$reply"
+	send write a 0 "payload-$event"
+	ctl_step "A wrote" "$([[ $reply == OK* ]] && echo 1 || echo 0)"
+	send lock a 0 100
+	ctl_step "A locked [0,100)" "$([[ $reply == OK* ]] && echo 1 || echo 0)" "$reply"
+	case $event in
+	drop)
+		send drop a
+		ctl_step "A's connection dropped" "$([[ $reply == OK* ]] && echo 1 || echo 0)"
+		;;
+	kill)
+		pids=$(pst_serving_pids "$dir")
+		ok=0
+		if [ -n "$pids" ] && kill -KILL $pids; then
+			ok=1
+		fi
+		ctl_step "kill -9 of the smbd serving A" "$ok" "${pids:-no smbd serves A}"
+		;;
+	restart)
+		ok=0
+		smbd_stop "$dir"
+		smbd_start "$dir" "$addr" && ok=1
+		ctl_step "every smbd stopped and started" "$ok"
+		;;
+	*)
+		ctl_step "event $event" 0 "unknown event"
+		;;
+	esac
+	sleep 1
+	send connect b "//$addr/$share" "$creds"
+	ctl_step "B connected" "$([[ $reply == OK* ]] && echo 1 || echo 0)" "$reply"
+	send plain b "$name" $rw 7
+	answer=$(pst_answer "$PST_OPEN_REFUSED")
+	ctl_second "B: open for write (A shares only READ)" "$answer"
+	[ "$answer" = granted ] && send close b
+	send plain b "$name" $read 7
+	answer=$(pst_answer "$PST_OPEN_REFUSED")
+	ctl_second "B: open for read (a break of A's caching)" "$answer"
+	[ "$answer" = granted ] && send close b
+	send plain b "$name" $attr 7
+	ctl_step "B: attribute-only open (for its lock)" \
+		"$([[ $reply == OK* ]] && echo 1 || echo 0)" "$reply"
+	send lock b 0 10
+	answer=$(pst_answer "$PST_LOCK_REFUSED")
+	ctl_second "B: lock [0,10) inside A's [0,100)" "$answer"
+	[ "$answer" = granted ] && send unlock b 0 10
+	send close b
+	send reconnect a
+	answer=$(pst_answer "$PST_DH2C_REFUSED")
+	ctl_reconnect "A: DH2C" "$answer"
+	[ "$answer" = granted ] && send close a
+	send drop b
+	sleep 0.5
+	ctl_verdict
+}

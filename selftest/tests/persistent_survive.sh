@@ -26,9 +26,13 @@
 #   and again by a dropped connection, while B is connected and idle: with
 #   no client request, the record is gone from the store (tdbdump) after
 #   scan interval + timeout + margin, and one log line names the file.
-# The kill -9 scenario also runs on a share without the module that only
-# forces the CA bit ("smb3 share cap:CONTINUOUS AVAILABILITY = yes"): stock
-# smbd must fail it (the test passes only if it does).
+# The controls: the same windows (kill -9 and a restart) on a share
+# without the module that only forces the CA bit ("smb3 share
+# cap:CONTINUOUS AVAILABILITY = yes"), through pst_stock_window: stock smbd
+# grants A a durable handle (no persistent one), and must fail at the
+# guarantee (B granted the conflicting open or the lock in the window, or
+# A's DH2C refused); a control that fails earlier, or passes, fails the
+# test (ctl_verdict).
 set -uo pipefail
 . "$SAMBA_CA_TOP/selftest/lib/smbd.sh"
 . "$SAMBA_CA_TOP/selftest/tests/persistent_common.sh"
@@ -50,8 +54,7 @@ creds="$SCA_USER%$SCA_PASS"
 pst_driver || exit 1
 
 serving_pid() {
-	"$SAMBA_BIN/smbstatus" -s "$dir/smb.conf" -p 2>/dev/null |
-		awk '$1 ~ /^[0-9]+$/ { print $1 }' | sort -u
+	pst_serving_pids "$dir"
 }
 
 store_ids() {
@@ -280,8 +283,11 @@ timer_kill=$nfail
 timer_expiry drop
 timer_drop=$nfail
 
-scenario stock kill s-kill.dat
-stock_kill=$nfail
+stock_kill=0
+pst_stock_window "$dir" "$addr" stock kill RWH s-kill.dat || stock_kill=1
+stock_restart=0
+pst_stock_window "$dir" "$addr" stock restart RWH s-restart.dat ||
+	stock_restart=1
 send quit
 
 echo "== summary"
@@ -292,7 +298,7 @@ echo "  [ca] batch oplock, kill -9: $batch_kill checks not met"
 echo "  [ca] expiry: $ca_expiry checks not met"
 echo "  [ca] expiry by the timer after kill -9: $timer_kill checks not met"
 echo "  [ca] expiry by the timer after a dropped connection: $timer_drop checks not met"
-echo "  [stock] kill -9 (CA bit forced, no module): $stock_kill checks not met"
+echo "  [stock] controls (CA bit forced, no module): kill -9 $([ "$stock_kill" = 0 ] && echo "fails at the guarantee" || echo ERROR), restart $([ "$stock_restart" = 0 ] && echo "fails at the guarantee" || echo ERROR)"
 [ "$ca_kill" -eq 0 ] || fail=1
 [ "$ca_restart" -eq 0 ] || fail=1
 [ "$batch_drop" -eq 0 ] || fail=1
@@ -300,11 +306,9 @@ echo "  [stock] kill -9 (CA bit forced, no module): $stock_kill checks not met"
 [ "$ca_expiry" -eq 0 ] || fail=1
 [ "$timer_kill" -eq 0 ] || fail=1
 [ "$timer_drop" -eq 0 ] || fail=1
-if [ "$stock_kill" -eq 0 ]; then
-	echo "FAIL: stock smbd passed the kill -9 scenario: the test proves nothing"
+if [ "$stock_kill" -ne 0 ] || [ "$stock_restart" -ne 0 ]; then
+	echo "FAIL: a stock control did not fail at the guarantee (CONTROL ERROR above)"
 	fail=1
-else
-	echo "  as expected, stock smbd does not keep the open"
 fi
 pst_smbd_healthy "$dir" || fail=1
 [ $fail -eq 0 ] && echo "PASS" || echo "FAILED"
