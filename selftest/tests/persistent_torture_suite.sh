@@ -3,9 +3,21 @@
 # - against [ca] (vfs_persistent): every subtest in PASS_ON_CA must pass;
 # - against [caoverride], a stock share that only forces the CA bit
 #   ("smb3 share cap:CONTINUOUS AVAILABILITY = yes", no module): the
-#   subtests in FAIL_ON_STOCK must fail there (so they can fail: they test
-#   what the module adds), the others (malformed contexts, the flag on a
-#   share without CA) are stock behaviour and pass on both.
+#   subtests in PASS_ON_STOCK (malformed contexts, the flag on a share
+#   without CA) are stock behaviour and pass on both; those in
+#   FAIL_ON_STOCK assert the persistent grant before anything else, and
+#   stock smbd grants none, so there they fail at the grant: printed, but
+#   no control (it proves nothing of the window).
+# - the controls: the windows those subtests test, run on [caoverride]
+#   with the driver (pst_stock_window, persistent_common.sh), where stock
+#   grants a durable handle: the connection dropped with a lease RWH
+#   (reconnect-lock-lease, expiry, the replays and the refused
+#   reconnects: the open must stay, locked and reachable), dropped with
+#   a batch oplock (conflict-disconnected), kill -9 of the smbd
+#   (reconnect-after-kill), a restart (reconnect-after-restart).  Each
+#   must fail at the guarantee: in the window the second client granted
+#   the conflicting open or the lock, or the owner's DH2C refused; one
+#   that fails earlier, errors or passes fails this test.
 # A subtest that runs but is in neither list is printed and fails this
 # test, so that a new subtest is sorted in here.
 # reconnect-after-kill and reconnect-after-restart need the server process
@@ -35,9 +47,20 @@ replay-lock replay-setinfo replay-ioctl reconnect-bad-create-guid
 reconnect-other-share"
 PASS_ON_STOCK="malformed-contexts flag-non-ca"
 
+# stock_control_of NAME: the control (pst_stock_window EVENT LEASE) of
+# the window subtest NAME of FAIL_ON_STOCK tests
+stock_control_of() {
+	case $1 in
+	conflict-disconnected) echo "drop -" ;;
+	reconnect-after-kill) echo "kill RWH" ;;
+	reconnect-after-restart) echo "restart RWH" ;;
+	*) echo "drop RWH" ;;
+	esac
+}
+
 addr=127.0.0.23
 dir=$(mktemp -d /var/tmp/samba-ca-pts.XXXXXX)
-trap 'smbd_stop "$dir"; echo "logs kept in $dir"' EXIT
+pst_cleanup "$dir"
 fail=0
 
 pst_setup "$dir" "$addr" "	log level = 1 vfs:3
@@ -95,10 +118,12 @@ for share in ca caoverride; do
 			fi
 		else
 			if in_list "$name" $FAIL_ON_STOCK; then
-				if [ "$r" = FAIL ]; then
-					echo "  fails on stock as it must: $name:" \
-						"$(grep -A1 "^failure: $name" "$out" |
-							tail -1)"
+				why=$(grep -A1 "^failure: $name" "$out" | tail -1)
+				if [ "$r" = FAIL ] && [[ $why == *"persistent handle not granted"* ]]; then
+					echo "  at the grant on stock, no control:" \
+						"$name (its control: $(stock_control_of "$name"))"
+				elif [ "$r" = FAIL ]; then
+					echo "  fails on stock past the grant: $name: $why"
 				else
 					echo "FAIL: $name: $r on [caoverride]," \
 						"it must fail without the module"
@@ -122,6 +147,21 @@ for share in ca caoverride; do
 		fi
 	done
 done
+
+echo "== controls on [caoverride] (stock): the windows of FAIL_ON_STOCK"
+pst_driver || exit 1
+controls_failed=0
+for c in "drop RWH" "drop -" "kill RWH" "restart RWH"; do
+	read -r event lease <<<"$c"
+	pst_stock_window "$dir" "$addr" caoverride "$event" "$lease" \
+		"control-$event-${lease/#-/batch}.dat" ||
+		controls_failed=$((controls_failed + 1))
+done
+send quit
+if [ "$controls_failed" -ne 0 ]; then
+	echo "FAIL: $controls_failed controls did not fail at the guarantee (CONTROL ERROR above)"
+	fail=1
+fi
 
 pst_smbd_healthy "$dir" || fail=1
 
