@@ -203,7 +203,10 @@ Status Smb2Client::ReceiveFor(uint64_t message_id, uint16_t command,
       return Status::ProtocolError("compound response to a single request");
     }
     if (h->message_id == kNotificationMessageId) {
-      continue;  // lease/oplock break notification: unsigned, ignored
+      // lease/oplock break notification (unsigned): kept for
+      // WaitLeaseBreak(), at most a few
+      if (notifications_.size() < 64) notifications_.push_back(frame);
+      continue;
     }
     if (h->message_id != message_id) {
       return Status::ProtocolError(
@@ -258,6 +261,13 @@ Status Smb2Client::ReceiveFor(uint64_t message_id, uint16_t command,
 
 Status Smb2Client::Transact(Bytes* msg, Bytes* response, Smb2Header* rh,
                             std::initializer_list<uint32_t> ok_statuses) {
+  uint64_t message_id = 0;
+  SCA_RETURN_IF_ERROR(SendRequest(msg, &message_id));
+  return ReceiveResponse(message_id, GetLe16(msg->data() + 12), response, rh,
+                         ok_statuses);
+}
+
+Status Smb2Client::SendRequest(Bytes* msg, uint64_t* message_id_out) {
   if (!transport_) return Status::IoError("not connected");
   uint8_t* h = msg->data();
   uint16_t command = GetLe16(h + 12);
@@ -286,6 +296,13 @@ Status Smb2Client::Transact(Bytes* msg, Bytes* response, Smb2Header* rh,
   // The preauth hash covers the request as sent (header fields filled in).
   if (preauth_sink_ != nullptr) preauth_sink_->Update(msg->data(), msg->size());
   SCA_RETURN_IF_ERROR(SendMessage(msg, encrypt));
+  *message_id_out = message_id;
+  return Status::Ok();
+}
+
+Status Smb2Client::ReceiveResponse(
+    uint64_t message_id, uint16_t command, Bytes* response, Smb2Header* rh,
+    std::initializer_list<uint32_t> ok_statuses) {
   SCA_RETURN_IF_ERROR(ReceiveFor(message_id, command, response, rh));
   if (rh->status == kStatusSuccess) return Status::Ok();
   for (uint32_t ok : ok_statuses) {
@@ -592,11 +609,24 @@ Status Smb2Client::Echo() {
 }
 
 Status Smb2Client::Create(const CreateRequest& request, OpenResult* result) {
+  uint64_t message_id = 0;
+  SCA_RETURN_IF_ERROR(CreateSend(request, &message_id));
+  return CreateReceive(message_id, request, result);
+}
+
+Status Smb2Client::CreateSend(const CreateRequest& request,
+                              uint64_t* message_id) {
   Bytes msg = NewRequest(kSmb2Create);
   EncodeCreateRequest(request, &msg);
+  return SendRequest(&msg, message_id);
+}
+
+Status Smb2Client::CreateReceive(uint64_t message_id,
+                                 const CreateRequest& request,
+                                 OpenResult* result) {
   Bytes resp_msg;
   Smb2Header rh;
-  SCA_RETURN_IF_ERROR(Transact(&msg, &resp_msg, &rh));
+  SCA_RETURN_IF_ERROR(ReceiveResponse(message_id, kSmb2Create, &resp_msg, &rh));
   *result = OpenResult();
   SCA_RETURN_IF_ERROR(DecodeCreateResponse(resp_msg.data(), resp_msg.size(),
                                            &result->response));
@@ -676,6 +706,43 @@ Status Smb2Client::Lock(const FileId& file_id,
   Smb2Header rh;
   SCA_RETURN_IF_ERROR(Transact(&msg, &resp_msg, &rh));
   return DecodeLockResponse(resp_msg.data(), resp_msg.size());
+}
+
+Status Smb2Client::WaitLeaseBreak(LeaseBreak* out) {
+  while (true) {
+    if (!notifications_.empty()) {
+      Bytes frame = notifications_.front();
+      notifications_.erase(notifications_.begin());
+      Smb2Header h;
+      SCA_RETURN_IF_ERROR(DecodeHeader(frame.data(), frame.size(), &h));
+      if (h.command != kSmb2OplockBreak) continue;
+      if (frame.size() == kSmb2HeaderSize + 24) continue;  // an oplock's
+      return DecodeLeaseBreakNotification(frame.data(), frame.size(), out);
+    }
+    if (!transport_) return Status::IoError("not connected");
+    Bytes frame;
+    SCA_RETURN_IF_ERROR(transport_->Recv(&frame));
+    bool encrypted = false;
+    SCA_RETURN_IF_ERROR(Unprotect(&frame, &encrypted));
+    Smb2Header h;
+    SCA_RETURN_IF_ERROR(DecodeHeader(frame.data(), frame.size(), &h));
+    if (h.message_id != kNotificationMessageId) {
+      return Status::ProtocolError(
+          "a response (message id " + std::to_string(h.message_id) +
+          ") while waiting for a lease break, with no request outstanding");
+    }
+    notifications_.push_back(frame);
+  }
+}
+
+Status Smb2Client::LeaseBreakAck(const uint8_t key[16], uint32_t state,
+                                 uint32_t* granted) {
+  Bytes msg = NewRequest(kSmb2OplockBreak);
+  EncodeLeaseBreakAck(key, state, &msg);
+  Bytes resp_msg;
+  Smb2Header rh;
+  SCA_RETURN_IF_ERROR(Transact(&msg, &resp_msg, &rh));
+  return DecodeLeaseBreakResponse(resp_msg.data(), resp_msg.size(), granted);
 }
 
 Status Smb2Client::Close(const FileId& file_id) {

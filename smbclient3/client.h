@@ -115,6 +115,18 @@ class Smb2Client {
   Status Logoff();
 
   Status Create(const CreateRequest& request, OpenResult* result);
+  // Create in two steps, so that one caller can drive several clients
+  // while a create waits (an interim response) for a lease break:
+  // CreateSend() sends, CreateReceive() waits for the final response.
+  Status CreateSend(const CreateRequest& request, uint64_t* message_id);
+  Status CreateReceive(uint64_t message_id, const CreateRequest& request,
+                       OpenResult* result);
+  // The next lease break notification (one received meanwhile, or the
+  // next message on the connection, which must be one).
+  Status WaitLeaseBreak(LeaseBreak* out);
+  // Acknowledges a lease break with `state`; *granted: the server's answer.
+  Status LeaseBreakAck(const uint8_t key[16], uint32_t state,
+                       uint32_t* granted);
   // Reads up to `length` bytes; a read at or past the end gives 0 bytes.
   Status Read(const FileId& file_id, uint64_t offset, uint32_t length,
               Bytes* data);
@@ -152,6 +164,11 @@ class Smb2Client {
   // return OK with the response in *response.
   Status Transact(Bytes* msg, Bytes* response, Smb2Header* response_header,
                   std::initializer_list<uint32_t> ok_statuses = {});
+  // Transact() in two steps: fill in, protect and send; then wait.
+  Status SendRequest(Bytes* msg, uint64_t* message_id);
+  Status ReceiveResponse(uint64_t message_id, uint16_t command,
+                         Bytes* response, Smb2Header* response_header,
+                         std::initializer_list<uint32_t> ok_statuses = {});
   Status SendMessage(Bytes* msg, bool encrypt);
   Status ReceiveFor(uint64_t message_id, uint16_t command, Bytes* response,
                     Smb2Header* header);
@@ -166,6 +183,8 @@ class Smb2Client {
   uint8_t client_guid_[16] = {};
   uint64_t next_message_id_ = 0;
   bool tamper_next_ = false;
+  // Lease break notifications received while waiting for a response.
+  std::vector<Bytes> notifications_;
 
   signing::PreauthHash connection_hash_;
   // While set, Transact() chains each request as sent into this hash.

@@ -9,6 +9,13 @@
 //        persistent/durable v2 create (LEASE: RWH, RH, R or - for none,
 //        then a batch oplock); C remembers the handle
 //   plain C NAME ACCESS SHARE          create without contexts
+//   plain_async C NAME ACCESS SHARE    the same, only sent: the answer
+//        comes with "wait C" (while it waits for a lease break of
+//        another client, that client can "breakack")
+//   wait C                             the answer of C's plain_async
+//   breakack C                         waits for a lease break on C's
+//        connection and, if it asks for one, acknowledges it with the
+//        new state; prints both states
 //   lock C OFF LEN [SEQ] | slock C OFF LEN [SEQ] | unlock C OFF LEN [SEQ]
 //        SEQ: the LockSequence field (index << 4 | number), default 0
 //   write C OFF TEXT | read C OFF LEN | close C | drop C
@@ -52,6 +59,8 @@ struct Handle {
   std::string name;
   uint32_t access = 0;
   uint32_t share = 0;
+  uint64_t pending_create = 0;  // message id of a plain_async create
+  CreateRequest pending_request;
 };
 
 std::map<std::string, Handle> clients;
@@ -169,18 +178,52 @@ void Run(const std::vector<std::string>& w) {
         r.response.oplock_level);
     return;
   }
-  if (cmd == "plain" && w.size() == 5) {
+  if ((cmd == "plain" || cmd == "plain_async") && w.size() == 5) {
     CreateRequest req;
     req.name = w[2];
     req.desired_access = strtoul(w[3].c_str(), nullptr, 0);
     req.share_access = strtoul(w[4].c_str(), nullptr, 0);
     req.create_disposition = kDispositionOpenIf;
+    if (cmd == "plain_async") {
+      Status s = c->CreateSend(req, &h.pending_create);
+      if (!s.ok()) return Err(s);
+      h.pending_request = req;
+      printf("OK sent\n");
+      return;
+    }
     OpenResult r;
     Status s = c->Create(req, &r);
     if (!s.ok()) return Err(s);
     h.fid = r.response.file_id;
     h.open = true;
     printf("OK fid=%llu\n", static_cast<unsigned long long>(h.fid.persistent));
+    return;
+  }
+  if (cmd == "wait") {
+    OpenResult r;
+    Status s = c->CreateReceive(h.pending_create, h.pending_request, &r);
+    if (!s.ok()) return Err(s);
+    h.fid = r.response.file_id;
+    h.open = true;
+    printf("OK fid=%llu\n", static_cast<unsigned long long>(h.fid.persistent));
+    return;
+  }
+  if (cmd == "breakack") {
+    LeaseBreak b;
+    Status s = c->WaitLeaseBreak(&b);
+    if (!s.ok()) return Err(s);
+    // h.lease_state stays what the open asked for: a DH2C names the
+    // lease by key, the server answers with the state it holds.
+    if (!(b.flags & kLeaseBreakAckRequired)) {
+      printf("OK break %s->%s noack\n", LeaseName(b.current_state).c_str(),
+             LeaseName(b.new_state).c_str());
+      return;
+    }
+    uint32_t granted = 0;
+    s = c->LeaseBreakAck(b.key, b.new_state, &granted);
+    if (!s.ok()) return Err(s);
+    printf("OK break %s->%s acked=%s\n", LeaseName(b.current_state).c_str(),
+           LeaseName(b.new_state).c_str(), LeaseName(granted).c_str());
     return;
   }
   if ((cmd == "lock" || cmd == "slock" || cmd == "unlock") &&

@@ -962,6 +962,36 @@ Status DecodeLockResponse(const uint8_t* msg, size_t len) {
   return CheckBody(msg, len, 4, 4, "LOCK response");
 }
 
+Status DecodeLeaseBreakNotification(const uint8_t* msg, size_t len,
+                                    LeaseBreak* out) {
+  SCA_RETURN_IF_ERROR(
+      CheckBody(msg, len, 44, 44, "lease break notification"));
+  const uint8_t* b = msg + kSmb2HeaderSize;
+  out->new_epoch = GetLe16(b + 2);
+  out->flags = GetLe32(b + 4);
+  memcpy(out->key, b + 8, 16);
+  out->current_state = GetLe32(b + 24);
+  out->new_state = GetLe32(b + 28);
+  return Status::Ok();
+}
+
+void EncodeLeaseBreakAck(const uint8_t key[16], uint32_t state, Bytes* msg) {
+  Writer w(msg);
+  w.U16(36);
+  w.U16(0);  // Reserved
+  w.U32(0);  // Flags
+  for (int i = 0; i < 16; i++) w.U8(key[i]);
+  w.U32(state);
+  w.U64(0);  // LeaseDuration
+}
+
+Status DecodeLeaseBreakResponse(const uint8_t* msg, size_t len,
+                                uint32_t* state) {
+  SCA_RETURN_IF_ERROR(CheckBody(msg, len, 36, 36, "lease break response"));
+  *state = GetLe32(msg + kSmb2HeaderSize + 24);
+  return Status::Ok();
+}
+
 Status DecodeErrorResponse(const uint8_t* msg, size_t len, Bytes* error_data) {
   SCA_RETURN_IF_ERROR(CheckBody(msg, len, 9, 8, "ERROR response"));
   uint32_t byte_count = GetLe32(msg + kSmb2HeaderSize + 4);

@@ -353,6 +353,22 @@ void EncodeLockRequest(const FileId& file_id, uint32_t lock_sequence,
                        const std::vector<LockElement>& locks, Bytes* msg);
 Status DecodeLockResponse(const uint8_t* msg, size_t len);
 
+// Lease break notification ([MS-SMB2] 2.2.23.2, 44 bytes) and its
+// acknowledgment (2.2.24.2) and response (2.2.25.2, 36 bytes each).
+struct LeaseBreak {
+  uint16_t new_epoch = 0;
+  uint32_t flags = 0;  // kLeaseBreakAckRequired
+  uint8_t key[16] = {};
+  uint32_t current_state = 0;
+  uint32_t new_state = 0;
+};
+constexpr uint32_t kLeaseBreakAckRequired = 0x01;
+Status DecodeLeaseBreakNotification(const uint8_t* msg, size_t len,
+                                    LeaseBreak* out);
+void EncodeLeaseBreakAck(const uint8_t key[16], uint32_t state, Bytes* msg);
+Status DecodeLeaseBreakResponse(const uint8_t* msg, size_t len,
+                                uint32_t* state);
+
 // ERROR response body (any command, failing status).
 Status DecodeErrorResponse(const uint8_t* msg, size_t len, Bytes* error_data);
 

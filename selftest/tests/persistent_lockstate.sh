@@ -7,6 +7,10 @@
 #                  a full restart); A reconnects by DH2C and replays the
 #                  lock with the same LockSequence: success, and the lock
 #                  is held once: one unlock frees it for B.
+#   lease break    A's persistent open with lease RWH; B's open for read
+#                  breaks it to RH, A acknowledges; kill -9 of the smbds:
+#                  a reader is granted at once (A gave up write caching),
+#                  and A's DH2C gets back RH, the lease it holds now.
 #   lease key      A's persistent open with lease RWH, connection dropped:
 #                  a DH2C with another lease key, and one without a lease
 #                  context, are refused (OBJECT_NAME_NOT_FOUND) and cost A
@@ -55,6 +59,7 @@ creds="$SCA_USER%$SCA_PASS"
 pst_driver || exit 1
 
 RW=0x12019f
+READ=0x120089
 fail=0
 
 serving_pid() {
@@ -142,6 +147,24 @@ lock_sequence() {
 	echo "result: guarantee-held"
 }
 
+# stock_verdict FILE: the stock control's last line must say that it
+# failed at the guarantee; passing, or failing earlier, is a test error.
+stock_verdict() {
+	case "$(tail -1 "$1")" in
+	"result: guarantee-broken"*)
+		echo "  ok: stock fails at the guarantee"
+		return 0
+		;;
+	"result: guarantee-held")
+		echo "  ERROR: the control passed on stock: this test cannot fail"
+		;;
+	*)
+		echo "  ERROR: the control failed before the guarantee (test error)"
+		;;
+	esac
+	return 1
+}
+
 passed=0
 failed=0
 # section NAME: count the section just run (fail=1 marks it failed)
@@ -170,19 +193,71 @@ done
 echo "== stock control (share without the module, announcing CA)"
 lock_sequence stock kill seq-stock.dat >"$dir/seq.out"
 cat "$dir/seq.out"
-case "$(tail -1 "$dir/seq.out")" in
-"result: guarantee-broken"*)
-	echo "  ok: stock fails at the guarantee" ;;
-"result: guarantee-held")
-	echo "  ERROR: the control passed on stock: this test cannot fail"
-	fail=1
-	;;
-*)
-	echo "  ERROR: the control failed before the guarantee (test error)"
-	fail=1
-	;;
-esac
+stock_verdict "$dir/seq.out" || fail=1
 section "stock control"
+
+# lease_after_break SHARE NAME: A (lease RWH) acknowledges the break to RH
+# that B's open for read asks for; kill -9; then a reader is granted (A
+# holds no write caching any more) and A's DH2C gets RH back.  Prints
+# "result: ..." last, as lock_sequence.
+lease_after_break() {
+	local share=$1 name=$2
+	echo "== [$share] lease break, then kill -9: $name"
+	send connect a "//$addr/$share" "$creds"
+	send open a "$name" $RW 7 60000 RWH 1
+	if [[ ! "$reply" =~ ^OK.*durable=1.*lease=RWH ]]; then
+		echo "result: error no durable open with lease RWH: $reply"
+		return
+	fi
+	send connect b "//$addr/$share" "$creds"
+	send plain_async b "$name" $READ 7
+	send breakack a
+	if [[ ! "$reply" =~ ^OK\ break\ RWH-\>RH\ acked=RH ]]; then
+		echo "result: error no break RWH->RH acknowledged: $reply"
+		return
+	fi
+	send wait b
+	if [[ ! "$reply" =~ ^OK ]]; then
+		echo "result: error B's read open failed after the break: $reply"
+		return
+	fi
+	send close b
+	outage kill
+	send connect b "//$addr/$share" "$creds"
+	send plain b "$name" $READ 7
+	if [[ ! "$reply" =~ ^OK ]]; then
+		echo "result: guarantee-broken a reader refused for the write" \
+			"lease A gave up: $reply"
+		return
+	fi
+	send close b
+	send reconnect a
+	if [[ ! "$reply" =~ ^OK.*same=yes ]]; then
+		echo "result: guarantee-broken A's DH2C refused: $reply"
+		return
+	fi
+	if [[ ! "$reply" =~ lease=RH\  ]]; then
+		echo "result: guarantee-broken A's lease is not the one it" \
+			"holds (RH): $reply"
+		return
+	fi
+	send close a
+	send drop a
+	send drop b
+	sleep 0.5
+	echo "result: guarantee-held"
+}
+
+lease_after_break ca lease-break.dat >"$dir/lease.out"
+cat "$dir/lease.out"
+[ "$(tail -1 "$dir/lease.out")" = "result: guarantee-held" ] || fail=1
+section "a lease break is stored when it happens"
+
+echo "== stock control of the lease break"
+lease_after_break stock lease-break-stock.dat >"$dir/lease.out"
+cat "$dir/lease.out"
+stock_verdict "$dir/lease.out" || fail=1
+section "stock control of the lease break"
 
 echo "== lease key checked on reconnect"
 nfail=0
