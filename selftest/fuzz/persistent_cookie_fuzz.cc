@@ -41,14 +41,12 @@ void CheckDecode(const uint8_t* data, size_t size) {
   pc::Status s = pc::DecodeCookie(data, size, &view);
   pcore_cookie c;
   pcore_status st = pcore_cookie_decode(data, size, &c);
-  if (st != s.code() ||
-      (pcore_cookie_is_ours(data, size) != 0) !=
-          pc::IsPersistentCookie(data, size)) {
+  if (st != s.code() || (pcore_cookie_is_ours(data, size) != 0) !=
+                            pc::IsPersistentCookie(data, size)) {
     abort();
   }
   if (!s.ok()) {
-    if (s.code() != PCORE_CORRUPT_RECORD &&
-        s.code() != PCORE_UNKNOWN_VERSION) {
+    if (s.code() != PCORE_CORRUPT_RECORD && s.code() != PCORE_UNKNOWN_VERSION) {
       abort();
     }
     if (c.problem[0] == '\0') {
@@ -60,8 +58,8 @@ void CheckDecode(const uint8_t* data, size_t size) {
       view.inner_offset != pc::kCookieHeaderSize ||
       view.inner_offset + view.inner_length != size ||
       c.persistent_id != view.persistent_id ||
-      c.inner_offset != view.inner_offset ||
-      c.inner_len != view.inner_length || c.problem[0] != '\0') {
+      c.inner_offset != view.inner_offset || c.inner_len != view.inner_length ||
+      c.problem[0] != '\0') {
     abort();
   }
   std::string again;
@@ -100,9 +98,9 @@ void FuzzOne(const uint8_t* data, size_t size) {
   std::vector<uint8_t> input(data + 1, data + size);
   if ((data[0] & 1) && input.size() >= pc::kCookieHeaderSize) {
     pc::EncodeFixed32(&input[kVersionOffset], pc::kCookieVersion);
-    pc::EncodeFixed32(&input[kInnerLengthOffset],
-                      static_cast<uint32_t>(input.size() -
-                                            pc::kCookieHeaderSize));
+    pc::EncodeFixed32(
+        &input[kInnerLengthOffset],
+        static_cast<uint32_t>(input.size() - pc::kCookieHeaderSize));
   }
   CheckDecode(input.data(), input.size());
   CheckWrap(input.data(), input.size());

@@ -125,8 +125,8 @@ std::string FrameEntry(const uint8_t* payload, size_t len) {
   std::string entry;
   pc::PutFixed32(&entry, pc::Journal::kEntryMagic);
   pc::PutFixed32(&entry, static_cast<uint32_t>(len));
-  uint32_t crc = pc::Crc32c(reinterpret_cast<const uint8_t*>(entry.data()) + 4,
-                            4);
+  uint32_t crc =
+      pc::Crc32c(reinterpret_cast<const uint8_t*>(entry.data()) + 4, 4);
   pc::PutFixed32(&entry, pc::Crc32cExtend(crc, payload, len));
   entry.append(reinterpret_cast<const char*>(payload), len);
   return entry;
@@ -135,7 +135,8 @@ std::string FrameEntry(const uint8_t* payload, size_t len) {
 // Operations read from bytes: u8 (low bit: put or delete), u8 key length
 // (one more than it says: keys are never empty), key, for a put u8 value
 // length and value.  Applied to *expect as Fold would apply them.
-pc::WriteBatch BatchFrom(const uint8_t* p, size_t len, pc::KeyValueMap* expect) {
+pc::WriteBatch BatchFrom(const uint8_t* p, size_t len,
+                         pc::KeyValueMap* expect) {
   pc::WriteBatch batch;
   size_t at = 0;
   auto take = [&](size_t n) {
@@ -215,7 +216,8 @@ void FuzzOne(const uint8_t* data, size_t size) {
   size_t len = size - 1;
 
   if (mode & 4) {
-    WriteFile(files.boot_id, std::string(reinterpret_cast<const char*>(p), len));
+    WriteFile(files.boot_id,
+              std::string(reinterpret_cast<const char*>(p), len));
     uint8_t boot_id[16];
     pc::Status s = pc::ReadBootId(files.boot_id, boot_id);
     if (!s.ok() && s.code() != PCORE_INVALID_PARAMETER) {

@@ -529,8 +529,8 @@ pcore_status pcore_cookie_encode(uint64_t persistent_id, const uint8_t* inner,
     return PCORE_INVALID_PARAMETER;
   }
   std::string bytes;
-  Status s =
-      samba_ca::persistent::EncodeCookie(persistent_id, inner, inner_len, &bytes);
+  Status s = samba_ca::persistent::EncodeCookie(persistent_id, inner, inner_len,
+                                                &bytes);
   if (!s.ok()) {
     return s.code();
   }

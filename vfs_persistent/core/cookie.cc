@@ -58,10 +58,10 @@ Status DecodeCookie(const uint8_t* data, size_t len, CookieView* view) {
     return Status::Corrupt(d.error());
   }
   if (version != kCookieVersion) {
-    return Status(PCORE_UNKNOWN_VERSION,
-                  "cookie version " + std::to_string(version) +
-                      ", this build reads version " +
-                      std::to_string(kCookieVersion));
+    return Status(PCORE_UNKNOWN_VERSION, "cookie version " +
+                                             std::to_string(version) +
+                                             ", this build reads version " +
+                                             std::to_string(kCookieVersion));
   }
   if (inner_len != d.remaining()) {
     return Status::Corrupt("cookie inner length " + std::to_string(inner_len) +

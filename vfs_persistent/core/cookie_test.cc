@@ -53,9 +53,7 @@ std::string Hex(const std::string& bytes) {
 std::string Unhex(const char* hex) {
   std::string out;
   for (size_t i = 0; hex[i] != '\0' && hex[i + 1] != '\0'; i += 2) {
-    auto nibble = [](char c) {
-      return c <= '9' ? c - '0' : c - 'a' + 10;
-    };
+    auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
     out.push_back(static_cast<char>(nibble(hex[i]) << 4 | nibble(hex[i + 1])));
   }
   return out;
@@ -235,17 +233,17 @@ void test_c_api(void**) {
   assert_string_equal(c.problem, "");
 
   // The output must be exactly header plus inner.
-  assert_int_equal(pcore_cookie_encode(1, inner, sizeof(inner), out,
-                                       sizeof(out) - 1),
-                   PCORE_INVALID_PARAMETER);
+  assert_int_equal(
+      pcore_cookie_encode(1, inner, sizeof(inner), out, sizeof(out) - 1),
+      PCORE_INVALID_PARAMETER);
   assert_int_equal(pcore_cookie_encode(1, inner, sizeof(inner), out, 2),
                    PCORE_INVALID_PARAMETER);
-  assert_int_equal(pcore_cookie_encode(1, inner, sizeof(inner), nullptr,
-                                       sizeof(out)),
-                   PCORE_INVALID_PARAMETER);
-  assert_int_equal(pcore_cookie_encode(2, nullptr, 0, out,
-                                       PCORE_COOKIE_HEADER_SIZE),
-                   PCORE_OK);
+  assert_int_equal(
+      pcore_cookie_encode(1, inner, sizeof(inner), nullptr, sizeof(out)),
+      PCORE_INVALID_PARAMETER);
+  assert_int_equal(
+      pcore_cookie_encode(2, nullptr, 0, out, PCORE_COOKIE_HEADER_SIZE),
+      PCORE_OK);
   assert_int_equal(pcore_cookie_decode(out, PCORE_COOKIE_HEADER_SIZE, &c),
                    PCORE_OK);
   assert_true(c.persistent_id == 2);
