@@ -10,7 +10,8 @@
 #     is refused with an authentication error;
 # then a durable-handle reconnect (drop the connection mid-copy, reconnect,
 # DH2C, finish) per 3.x dialect, a lock/unlock, and a persistent create on
-# the [ca] share whose outcome (CA bit, persistent grant) is reported.
+# the [ca] share that must report the CA share capability and a DH2Q
+# response with the persistent flag (and on [plain] neither).
 #
 # The runner sources .build/samba.env (SAMBA_TREE, SAMBA_BIN). Exit 0 pass,
 # non-zero fail. SCA_CLIENT_ADDR (default 127.0.0.33) is the loopback
@@ -65,8 +66,10 @@ if [ -z "$tool" ] || [ ! -x "$tool" ]; then
 fi
 echo "client_interop: tool $tool, Samba ${SAMBA_VERSION:-?}, smbd on $addr"
 
-# Durable handles need posix locking off in 4.22.
-if ! smbd_setup "$dir" "$addr" "	posix locking = no"; then
+# Durable handles need posix locking off in 4.22; persistent handles on
+# [ca] (vfs_persistent) need the global capability.
+if ! smbd_setup "$dir" "$addr" "	posix locking = no
+	smb3 global cap:PERSISTENT HANDLES = yes"; then
 	echo "client_interop: smbd_setup failed" >&2
 	exit 1
 fi
@@ -226,16 +229,35 @@ else
 	fail "wrong password: $(head -1 "$work/out.pw")"
 fi
 
-# The [ca] share: a persistent DH2Q create; CA bit and grant reported.
-cases=$((cases + 1))
-head -c 100000 /dev/urandom >"$work/src.ca"
-if "$tool" "//$addr/ca" -U "$cred" --dialect 3.1.1 --persistent --lease \
-	put "$work/src.ca" ca_file >"$work/out.ca" 2>&1; then
-	echo "ok: [ca] persistent create: $(grep -E '^share flags' "$work/out.ca");" \
-		"$(grep '^open:' "$work/out.ca")"
-else
-	fail "[ca] put: $(why "$work/out.ca")"
-fi
+# The [ca] share (vfs_persistent): the tree connect announces CA and a
+# persistent DH2Q create is granted persistent (the flag in the DH2Q
+# response); the same create on [plain] (no CA) is not, so both checks
+# can fail.
+persistent_create() { # SHARE CA PERSISTENT: the flags it must report
+	local share=$1 ca=$2 persistent=$3 out="$work/out.$1.persistent"
+	cases=$((cases + 1))
+	head -c 100000 /dev/urandom >"$work/src.$share.persistent"
+	if ! "$tool" "//$addr/$share" -U "$cred" --dialect 3.1.1 --persistent \
+		--lease put "$work/src.$share.persistent" persistent_file \
+		>"$out" 2>&1; then
+		fail "[$share] persistent create: put: $(why "$out")"
+		return
+	fi
+	if ! grep -q "^share flags: .* CA=$ca\$" "$out"; then
+		fail "[$share] persistent create: the share must report CA=$ca:" \
+			"$(grep '^share flags' "$out" || echo 'no share flags line')"
+		return
+	fi
+	if ! grep -q "^open: durable=yes persistent=$persistent " "$out"; then
+		fail "[$share] persistent create: DH2Q response must say" \
+			"persistent=$persistent: $(grep '^open:' "$out" || echo 'no open line')"
+		return
+	fi
+	echo "ok: [$share] persistent create: $(grep '^share flags' "$out");" \
+		"$(grep '^open:' "$out")"
+}
+persistent_create ca yes yes
+persistent_create plain no no
 
 echo "client_interop: $cases cases, $fails failed"
 if [ "$fails" -ne 0 ]; then
