@@ -3,7 +3,8 @@
 // libFuzzer target for the journal's readers (vfs_persistent/core/journal.h):
 // the header check of Journal::OpenLocked, the entry scan of Journal::Fold
 // that replays a journal after a reboot, and ReadBootId, on a file holding
-// the input (in a private directory, on /dev/shm when there is one).
+// the input (in a private directory, on /dev/shm when there is one, or in
+// JOURNAL_FUZZ_DIR).
 //
 // The first input byte chooses a mode:
 //   bit 0  put a good header (written once by Journal::Rewrite) first;
@@ -89,7 +90,12 @@ Files& GetFiles() {
   if (g_files != nullptr) {
     return *g_files;
   }
-  const char* base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : nullptr;
+  // JOURNAL_FUZZ_DIR: where the run's own directory goes (a runner that
+  // removes it after a crash, which skips atexit).
+  const char* base = getenv("JOURNAL_FUZZ_DIR");
+  if (base == nullptr && access("/dev/shm", W_OK) == 0) {
+    base = "/dev/shm";
+  }
   if (base == nullptr) {
     base = getenv("TMPDIR") != nullptr ? getenv("TMPDIR") : "/tmp";
   }

@@ -22,8 +22,15 @@ core="$top/vfs_persistent/core"
 seconds=${FUZZ_SMOKE_SECONDS:-10}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/fuzz_smoke.XXXXXX") || exit 1
+# The journal target's files, on tmpfs when there is one (its syncs are
+# free there), removed here even when a crash skipped the target's own
+# clean-up.
+scratch=$(mktemp -d /dev/shm/fuzz_smoke.XXXXXX 2>/dev/null) ||
+	scratch=$(mktemp -d "$work/scratch.XXXXXX") || exit 1
+export JOURNAL_FUZZ_DIR="$scratch"
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
+	rm -rf "$scratch"
 	if [ "${FUZZ_SMOKE_KEEP:-0}" = 1 ]; then
 		echo "fuzz_smoke: work directory kept: $work"
 	else
