@@ -51,6 +51,54 @@ static pcore_status persistent_db_ntstatus_status(NTSTATUS status)
 	return PCORE_STORE_IO_ERROR;
 }
 
+static struct db_context *persistent_db_open_tdb(struct persistent_db *pdb)
+{
+	/*
+	 * Not TDB_CLEAR_IF_FIRST: the records must survive the last smbd
+	 * closing the file, a crash and a restart.  Only transactions,
+	 * parse and traverse are used, no record lock is ever held, so
+	 * there is no lock order to take part in.  With the journal, the
+	 * journal's synced append makes an update durable and the TDB is
+	 * an index rebuilt from it after a reboot: TDB_NOSYNC.  Its
+	 * transactions still protect it against a crash of an smbd.
+	 */
+	return db_open(pdb,
+		       pdb->path,
+		       0,
+		       pdb->journal_path != NULL ? TDB_NOSYNC : TDB_DEFAULT,
+		       O_RDWR | O_CREAT,
+		       0600,
+		       DBWRAP_LOCK_ORDER_NONE,
+		       DBWRAP_FLAG_NONE);
+}
+
+/*
+ * With the journal the TDB is opened by the first store callback, which
+ * the core makes in pcore_store_attach_journal() with the journal's lock
+ * held (see persistent_db_get()); afterwards only a wipe under that lock
+ * replaces the file.  The store is root's; the callbacks may run as the
+ * connected user.
+ */
+static bool persistent_db_ensure_open(struct persistent_db *pdb)
+{
+	int err;
+
+	if (pdb->db != NULL) {
+		return true;
+	}
+	become_root();
+	pdb->db = persistent_db_open_tdb(pdb);
+	err = errno;
+	unbecome_root();
+	if (pdb->db == NULL) {
+		DBG_WARNING("cannot open the persistent handle store %s: %s\n",
+			    pdb->path,
+			    strerror(err));
+		return false;
+	}
+	return true;
+}
+
 struct persistent_db_fetch_state {
 	pcore_parser_fn parser;
 	void *parser_data;
@@ -78,6 +126,9 @@ static pcore_status persistent_db_fetch(void *private_data,
 	};
 	NTSTATUS status;
 
+	if (!persistent_db_ensure_open(pdb)) {
+		return PCORE_STORE_IO_ERROR;
+	}
 	status = dbwrap_parse_record(pdb->db,
 				     make_tdb_data(key, key_len),
 				     persistent_db_fetch_parser,
@@ -147,6 +198,9 @@ static pcore_status persistent_db_traverse(void *private_data,
 	};
 	NTSTATUS status;
 
+	if (!persistent_db_ensure_open(pdb)) {
+		return PCORE_STORE_IO_ERROR;
+	}
 	status = dbwrap_traverse_read(pdb->db,
 				      persistent_db_traverse_fn,
 				      &state,
@@ -159,6 +213,9 @@ static pcore_status persistent_db_transaction_start(void *private_data)
 	struct persistent_db *pdb = private_data;
 	int ret;
 
+	if (!persistent_db_ensure_open(pdb)) {
+		return PCORE_STORE_IO_ERROR;
+	}
 	ret = dbwrap_transaction_start(pdb->db);
 	if (ret != 0) {
 		int err = errno;
@@ -205,27 +262,6 @@ static pcore_status persistent_db_transaction_cancel(void *private_data)
 		return PCORE_STORE_IO_ERROR;
 	}
 	return PCORE_OK;
-}
-
-static struct db_context *persistent_db_open_tdb(struct persistent_db *pdb)
-{
-	/*
-	 * Not TDB_CLEAR_IF_FIRST: the records must survive the last smbd
-	 * closing the file, a crash and a restart.  Only transactions,
-	 * parse and traverse are used, no record lock is ever held, so
-	 * there is no lock order to take part in.  With the journal, the
-	 * journal's synced append makes an update durable and the TDB is
-	 * an index rebuilt from it after a reboot: TDB_NOSYNC.  Its
-	 * transactions still protect it against a crash of an smbd.
-	 */
-	return db_open(pdb,
-		       pdb->path,
-		       0,
-		       pdb->journal_path != NULL ? TDB_NOSYNC : TDB_DEFAULT,
-		       O_RDWR | O_CREAT,
-		       0600,
-		       DBWRAP_LOCK_ORDER_NONE,
-		       DBWRAP_FLAG_NONE);
 }
 
 /*
@@ -387,27 +423,25 @@ struct persistent_db *persistent_db_get(const char *path)
 		}
 	}
 
-	pdb->db = persistent_db_open_tdb(pdb);
-	if (pdb->db == NULL && pdb->journal_path != NULL) {
-		struct stat st;
-
-		if (stat(pdb->journal_path, &st) == 0 && st.st_size > 0) {
-			DBG_ERR("cannot open %s (%s): rebuilding it from "
-				"its journal %s\n",
+	/*
+	 * With the journal the TDB is opened under the journal's lock, by
+	 * the core's first read in persistent_db_attach_journal(), where a
+	 * rebuild is decided and done.  Opened before, it could be the file
+	 * that another smbd, the first to attach after a reboot, removes to
+	 * rebuild it: this smbd would find the old file unmatched, rebuild
+	 * again and remove the other's new one.  A TDB that cannot be opened
+	 * (torn by a power loss) is rebuilt there too, under the same lock.
+	 */
+	if (pdb->journal_path == NULL) {
+		pdb->db = persistent_db_open_tdb(pdb);
+		if (pdb->db == NULL) {
+			DBG_ERR("cannot open the persistent handle store %s: "
+				"%s\n",
 				path,
-				strerror(errno),
-				pdb->journal_path);
-			if (unlink(path) == 0) {
-				pdb->db = persistent_db_open_tdb(pdb);
-			}
+				strerror(errno));
+			TALLOC_FREE(pdb);
+			return NULL;
 		}
-	}
-	if (pdb->db == NULL) {
-		DBG_ERR("cannot open the persistent handle store %s: %s\n",
-			path,
-			strerror(errno));
-		TALLOC_FREE(pdb);
-		return NULL;
 	}
 
 	ops = (struct pcore_store_ops){

@@ -1,8 +1,11 @@
 // Tests of the local store's journal and of a callback store with it
 // attached: replay, torn and corrupted entries, headers, compaction, a
 // rewrite seen by another opener, and the attach decisions (created,
-// trusted, rebuilt) with a failing append and a failing commit.
+// trusted, rebuilt) with a failing append and a failing commit; the
+// attach reads the store only under the journal's lock and rebuilds once
+// per boot, an unreadable store included.
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -12,6 +15,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <fstream>
 #include <map>
@@ -274,11 +278,57 @@ struct MapStore {
   bool in_txn = false;
   bool fail_commit = false;
   int wipes = 0;
+  // A store file the glue cannot open (torn by a power loss): reads
+  // fail until a wipe replaces it.
+  bool unreadable = false;
+  // Set: each read, transaction start and wipe checks from another
+  // process whether this journal is locked.
+  std::string lock_probe;
+  int probes = 0;
+  int unlocked = 0;
 };
+
+// Whether another process finds the journal at path locked (an fcntl
+// lock is invisible to the process that holds it).
+bool LockedForOthers(const std::string& path) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct flock fl;
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 1;
+    if (fd == -1 || fcntl(fd, F_GETLK, &fl) == -1) {
+      _exit(2);
+    }
+    _exit(fl.l_type == F_UNLCK ? 1 : 0);
+  }
+  int status = 0;
+  if (pid == -1 || waitpid(pid, &status, 0) != pid) {
+    return false;
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+void Probe(MapStore* s) {
+  if (s->lock_probe.empty()) {
+    return;
+  }
+  s->probes++;
+  if (!LockedForOthers(s->lock_probe)) {
+    s->unlocked++;
+  }
+}
 
 pcore_status MFetch(void* p, const uint8_t* k, size_t kl, pcore_parser_fn fn,
                     void* pd) {
   auto* s = static_cast<MapStore*>(p);
+  Probe(s);
+  if (s->unreadable) {
+    return PCORE_STORE_IO_ERROR;
+  }
   auto& m = s->in_txn ? s->txn : s->data;
   auto it = m.find(std::string(reinterpret_cast<const char*>(k), kl));
   if (it == m.end()) {
@@ -302,6 +352,10 @@ pcore_status MRemove(void* p, const uint8_t* k, size_t kl) {
 }
 pcore_status MTraverse(void* p, pcore_traverse_fn fn, void* td) {
   auto* s = static_cast<MapStore*>(p);
+  Probe(s);
+  if (s->unreadable) {
+    return PCORE_STORE_IO_ERROR;
+  }
   auto m = s->in_txn ? s->txn : s->data;
   for (const auto& kv : m) {
     if (fn(reinterpret_cast<const uint8_t*>(kv.first.data()), kv.first.size(),
@@ -314,7 +368,8 @@ pcore_status MTraverse(void* p, pcore_traverse_fn fn, void* td) {
 }
 pcore_status MStart(void* p) {
   auto* s = static_cast<MapStore*>(p);
-  if (s->in_txn) {
+  Probe(s);
+  if (s->in_txn || s->unreadable) {
     return PCORE_STORE_IO_ERROR;
   }
   s->txn = s->data;
@@ -336,7 +391,9 @@ pcore_status MCancel(void* p) {
 }
 pcore_status MWipe(void* p) {
   auto* s = static_cast<MapStore*>(p);
+  Probe(s);
   s->data.clear();
+  s->unreadable = false;
   s->wipes++;
   return PCORE_OK;
 }
@@ -404,6 +461,107 @@ void test_attach_created_trusted_rebuilt(void** state) {
   KeyValueMap m = FoldFile(path, &stats);
   assert_int_equal(stats.entries, 1);
   assert_int_equal(m.size(), 1);
+}
+
+// The glue opens its store file in the first callback of the attach: every
+// callback the attach makes, whatever it decides, must come with the
+// journal locked, so that no smbd decides on, or opens, a file that
+// another one is replacing.
+void test_attach_reads_store_under_lock(void** state) {
+  (void)state;
+  TempDir dir;
+  std::string path = dir.File("store.journal");
+  MapStore ms;
+  ms.data["PH/open/old"] = "v";
+  ms.lock_probe = path;
+  pcore_journal_report r;
+  const struct {
+    const uint8_t* boot;
+    uint32_t action;
+  } attaches[] = {
+      {kBootA, PCORE_JOURNAL_CREATED},
+      {kBootA, PCORE_JOURNAL_TRUSTED},
+      {kBootB, PCORE_JOURNAL_REBUILT},
+  };
+  for (const auto& a : attaches) {
+    ms.probes = 0;
+    ms.unlocked = 0;
+    CallbackStore store(Ops(&ms));
+    assert_true(Attach(&store, path, a.boot, &r).ok());
+    assert_int_equal(r.action, a.action);
+    assert_true(ms.probes > 0);
+    assert_int_equal(ms.unlocked, 0);
+    // Attached, the journal is unlocked again (and the probe sees it).
+    assert_true(store.Put("PH/open/new", "v", true).ok());
+    assert_true(ms.unlocked > 0);
+  }
+  assert_int_equal(ms.wipes, 1);
+}
+
+// After a reboot every smbd attaches; the first rebuilds, the others find
+// the store it rebuilt matched with this boot and use it as it is.
+void test_rebuild_once_per_boot(void** state) {
+  (void)state;
+  TempDir dir;
+  std::string path = dir.File("store.journal");
+  MapStore ms;
+  pcore_journal_report r;
+  {
+    CallbackStore store(Ops(&ms));
+    assert_true(Attach(&store, path, kBootA, &r).ok());
+    assert_true(store.Put("PH/open/1", "before", true).ok());
+  }
+  ms.data["PH/open/torn"] = "garbage";  // the reboot
+  CallbackStore first(Ops(&ms));
+  assert_true(Attach(&first, path, kBootB, &r).ok());
+  assert_int_equal(r.action, PCORE_JOURNAL_REBUILT);
+  assert_true(first.Put("PH/open/2", "after", true).ok());
+  for (int i = 0; i < 3; i++) {
+    CallbackStore other(Ops(&ms));
+    assert_true(Attach(&other, path, kBootB, &r).ok());
+    assert_int_equal(r.action, PCORE_JOURNAL_TRUSTED);
+  }
+  assert_int_equal(ms.wipes, 1);
+  assert_true(ms.data["PH/open/2"] == "after");  // nothing thrown away
+  assert_int_equal(ms.data.count("PH/open/torn"), 0);
+  JournalFoldStats stats;
+  KeyValueMap m = FoldFile(path, &stats);
+  assert_int_equal(m.size(), 2);
+}
+
+// A store file that cannot be read at all (the glue cannot open a TDB a
+// power loss tore) is rebuilt from the journal by the attach, under its
+// lock, whichever boot it is; with nothing journaled it is an error and
+// nothing is wiped.
+void test_attach_rebuilds_unreadable_store(void** state) {
+  (void)state;
+  TempDir dir;
+  std::string path = dir.File("store.journal");
+  MapStore ms;
+  pcore_journal_report r;
+  {
+    CallbackStore store(Ops(&ms));
+    assert_true(Attach(&store, path, kBootA, &r).ok());
+    assert_true(store.Put("PH/open/1", "v", true).ok());
+  }
+  const uint8_t* boots[] = {kBootB, kBootB};  // a reboot, then a restart
+  for (const uint8_t* boot : boots) {
+    ms.unreadable = true;
+    CallbackStore store(Ops(&ms));
+    assert_true(Attach(&store, path, boot, &r).ok());
+    assert_int_equal(r.action, PCORE_JOURNAL_REBUILT);
+    assert_false(ms.unreadable);
+    assert_true(ms.data["PH/open/1"] == "v");
+  }
+  assert_int_equal(ms.wipes, 2);
+
+  MapStore fresh;
+  fresh.unreadable = true;
+  CallbackStore store(Ops(&fresh));
+  Status s = Attach(&store, dir.File("new.journal"), kBootA, &r);
+  assert_false(s.ok());
+  assert_false(store.has_journal());
+  assert_int_equal(fresh.wipes, 0);
 }
 
 void test_attach_refuses_bad_journal(void** state) {
@@ -531,6 +689,9 @@ int main(void) {
       cmocka_unit_test(test_compaction),
       cmocka_unit_test(test_append_follows_rewrite),
       cmocka_unit_test(test_attach_created_trusted_rebuilt),
+      cmocka_unit_test(test_attach_reads_store_under_lock),
+      cmocka_unit_test(test_rebuild_once_per_boot),
+      cmocka_unit_test(test_attach_rebuilds_unreadable_store),
       cmocka_unit_test(test_attach_refuses_bad_journal),
       cmocka_unit_test(test_failed_append_is_not_visible),
       cmocka_unit_test(test_failed_commit_is_undone_in_journal),

@@ -120,7 +120,10 @@ class CallbackStore : public Store {
   Status Apply(const WriteBatch& batch, bool sync) override;
   Status Traverse(const Visitor& visitor) override;
 
-  // See pcore_store_attach_journal().
+  // See pcore_store_attach_journal().  Every callback it makes comes with
+  // the journal's lock held, the first one a read: the glue opens its
+  // store file there, so that no smbd decides on a file that another
+  // one's rebuild (a wipe, under the same lock) replaces.
   Status AttachJournal(const std::string& path, const uint8_t boot_id[16],
                        pcore_journal_report* report);
   bool has_journal() const { return journal_ != nullptr; }
