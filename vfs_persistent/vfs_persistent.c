@@ -324,8 +324,9 @@ typedef bool (*persistent_visit_fn)(const struct pcore_open *view,
  * them back into brlock.tdb as the locks of a disconnected open (patch
  * 0010), so that smbd's own lock checks and smbstatus -B see them; with
  * num_locks == 0 (expiry, reconnect) the open's disconnected entries are
- * removed.  The file id is what the default VFS makes of the file's
- * stat (device, inode), the same as an open's fsp->file_id.
+ * removed.  The file id is the one stored at the grant (fsp->file_id, as
+ * the share's VFS made it); a record of an older store has none, and the
+ * default VFS's file id of the path's stat (device, inode) stands in.
  */
 static bool persistent_stored_file_id(const struct pcore_open *view,
 				      struct file_id *fid)
@@ -338,6 +339,15 @@ static bool persistent_stored_file_id(const struct pcore_open *view,
 	SMB_STRUCT_STAT sbuf;
 	int ret;
 
+	if (view->has_identity) {
+		/* as smbd computed it at the grant, vfs_fileid included */
+		*fid = (struct file_id){
+			.devid = view->file_id.devid,
+			.inode = view->file_id.inode,
+			.extid = view->file_id.extid,
+		};
+		return true;
+	}
 	if (snum < 0) {
 		return false;
 	}
@@ -582,11 +592,15 @@ static int persistent_scan_path_fn(uint64_t persistent_id, void *id_data)
 }
 
 /*
- * The stored opens of one file only, found through the store's path index
- * (one key read; nothing more when no persistent open is on the file):
- * what create and lock need, instead of a traverse of the whole store.
+ * The stored opens of one file only, found through the store's file index
+ * by the file's identity (whichever share granted them), and through its
+ * path index for records of an older store that have none (one key read
+ * each; nothing more when no persistent open is on the file): what create
+ * and lock need, instead of a traverse of the whole store.  fid NULL: the
+ * file does not exist yet, only the path can be held.
  */
-static void persistent_scan_path(struct persistent_db *pdb,
+static void persistent_scan_file(struct persistent_db *pdb,
+				 const struct file_id *fid,
 				 const char *share_name,
 				 const char *path,
 				 persistent_visit_fn fn,
@@ -598,10 +612,22 @@ static void persistent_scan_path(struct persistent_db *pdb,
 		.fn = fn,
 		.private_data = private_data,
 	};
-	pcore_status st;
+	pcore_status st = PCORE_OK;
 
-	st = pcore_path_ids(pdb->table, share_name, path,
-			    persistent_scan_path_fn, &state);
+	if (fid != NULL) {
+		struct pcore_file_id pfid = {
+			.devid = fid->devid,
+			.inode = fid->inode,
+			.extid = fid->extid,
+		};
+
+		st = pcore_file_ids(pdb->table, &pfid,
+				    persistent_scan_path_fn, &state);
+	}
+	if (st == PCORE_OK) {
+		st = pcore_path_ids(pdb->table, share_name, path,
+				    persistent_scan_path_fn, &state);
+	}
 	if (st != PCORE_OK) {
 		DBG_WARNING("path index of [%s] %s in %s: %s: scanning the "
 			    "store\n",
@@ -801,7 +827,35 @@ static bool persistent_share_conflict(uint32_t access1, uint32_t share1,
 	return false;
 }
 
+/*
+ * Whether a stored open is on the file being opened or locked: by the
+ * file's identity where the record has one (any share, any path that
+ * reaches the file), by share and path for a record of an older store.
+ */
+static bool persistent_view_is_file(const struct pcore_open *view,
+				    const struct file_id *fid,
+				    const char *stream_name,
+				    const char *share_name,
+				    const char *path)
+{
+	if (view->has_identity) {
+		const char *vstream = view->stream_name != NULL ?
+			view->stream_name : "";
+
+		return fid != NULL && view->file_id.devid == fid->devid &&
+		       view->file_id.inode == fid->inode &&
+		       view->file_id.extid == fid->extid &&
+		       strcasecmp_m(vstream,
+				    stream_name != NULL ? stream_name : "") ==
+			       0;
+	}
+	return strcmp(view->share_name, share_name) == 0 &&
+	       strcmp(view->path, path) == 0;
+}
+
 struct persistent_open_conflict_state {
+	const struct file_id *fid; /* NULL: the file does not exist */
+	const char *stream_name;
 	const char *share_name;
 	const char *path;
 	uint32_t access_mask;
@@ -819,8 +873,8 @@ static bool persistent_open_conflict_fn(const struct pcore_open *view,
 	struct persistent_open_conflict_state *state = private_data;
 	bool overwrite;
 
-	if (strcmp(view->share_name, state->share_name) != 0 ||
-	    strcmp(view->path, state->path) != 0)
+	if (!persistent_view_is_file(view, state->fid, state->stream_name,
+				     state->share_name, state->path))
 	{
 		return false;
 	}
@@ -885,6 +939,8 @@ static bool persistent_open_conflict_fn(const struct pcore_open *view,
 }
 
 struct persistent_lock_conflict_state {
+	const struct file_id *fid;
+	const char *stream_name;
 	const char *share_name;
 	const char *path;
 	uint64_t own_id;
@@ -912,8 +968,8 @@ static bool persistent_lock_conflict_fn(const struct pcore_open *view,
 	uint32_t i;
 
 	if (view->persistent_id == state->own_id ||
-	    strcmp(view->share_name, state->share_name) != 0 ||
-	    strcmp(view->path, state->path) != 0)
+	    !persistent_view_is_file(view, state->fid, state->stream_name,
+				     state->share_name, state->path))
 	{
 		return false;
 	}
@@ -1161,7 +1217,10 @@ static NTSTATUS persistent_create_file(
 	    req->xconn != NULL)
 	{
 		uint8_t client_guid[PCORE_GUID_SIZE];
+		struct file_id fid = {};
+		bool exists = VALID_STAT(smb_fname->st);
 		struct persistent_open_conflict_state cstate = {
+			.stream_name = smb_fname->stream_name,
 			.share_name = config->share_name,
 			.path = smb_fname->base_name,
 			.access_mask = persistent_map_access(access_mask),
@@ -1175,8 +1234,13 @@ static NTSTATUS persistent_create_file(
 
 		persistent_guid_bytes(&req->xconn->smb2.client.guid,
 				      client_guid);
-		persistent_scan_path(config->pdb, config->share_name,
-				     smb_fname->base_name,
+		if (exists) {
+			fid = vfs_file_id_from_sbuf(handle->conn,
+						    &smb_fname->st);
+			cstate.fid = &fid;
+		}
+		persistent_scan_file(config->pdb, cstate.fid,
+				     config->share_name, smb_fname->base_name,
 				     persistent_open_conflict_fn, &cstate);
 		if (!NT_STATUS_IS_OK(cstate.status)) {
 			DBG_NOTICE("open of %s refused: disconnected "
@@ -1255,6 +1319,19 @@ static uint32_t persistent_timeout(const struct persistent_config *config,
 	return MIN(requested, config->max_timeout_ms);
 }
 
+/*
+ * The file's birth time as NTTIME, or 0 where smbd only made one up from
+ * the other times (ST_EX_IFLAG_CALCULATED_BTIME): that one can change
+ * while the file stays the same.
+ */
+static uint64_t persistent_birth_time(const SMB_STRUCT_STAT *st)
+{
+	if (st->st_ex_iflags & ST_EX_IFLAG_CALCULATED_BTIME) {
+		return 0;
+	}
+	return full_timespec_to_nt_time(&st->st_ex_btime);
+}
+
 static NTSTATUS persistent_grant(struct vfs_handle_struct *handle,
 				 struct persistent_config *config,
 				 struct files_struct *fsp,
@@ -1292,6 +1369,16 @@ static NTSTATUS persistent_grant(struct vfs_handle_struct *handle,
 	for (i = 0; i < PCORE_LOCK_SEQUENCE_ENTRIES; i++) {
 		open.lock_sequence[i] = global->lock_sequence_array[i];
 	}
+
+	/* The file, as smbd identifies it (a vfs_fileid setup included). */
+	open.has_identity = 1;
+	open.file_id = (struct pcore_file_id){
+		.devid = fsp->file_id.devid,
+		.inode = fsp->file_id.inode,
+		.extid = fsp->file_id.extid,
+	};
+	open.birth_time = persistent_birth_time(&fsp->fsp_name->st);
+	open.stream_name = fsp->fsp_name->stream_name;
 
 	if (fsp->oplock_type == LEASE_OPLOCK && fsp->lease != NULL) {
 		const struct smb2_lease *lease = &fsp->lease->lease;
@@ -1656,6 +1743,60 @@ static int persistent_oplock_type(uint8_t level)
  * reconnected smbXsrv_open, so that the client gets back its persistent
  * file id, and take the stored byte-range locks again in its name.
  */
+/*
+ * A reconnect after the open's smbd died re-creates the open by path: only
+ * if the path still names the file the open was on.  A file replaced or
+ * moved behind smbd's back while the owner was away is refused, never
+ * reattached.  Records of an older store carry no identity: path only.
+ */
+static NTSTATUS persistent_check_identity(struct connection_struct *conn,
+					  const struct pcore_open *view,
+					  const struct smb_filename *smb_fname)
+{
+	struct file_id fid;
+	uint64_t birth_time;
+
+	if (!view->has_identity) {
+		return NT_STATUS_OK;
+	}
+	if (!VALID_STAT(smb_fname->st)) {
+		DBG_ERR("persistent open %" PRIu64 ": [%s] %s is gone: "
+			"reconnect refused\n",
+			view->persistent_id,
+			view->share_name,
+			smb_fname_str_dbg(smb_fname));
+		return NT_STATUS_OBJECT_NAME_NOT_FOUND;
+	}
+	fid = vfs_file_id_from_sbuf(conn, &smb_fname->st);
+	birth_time = persistent_birth_time(&smb_fname->st);
+	if (fid.devid != view->file_id.devid ||
+	    fid.inode != view->file_id.inode ||
+	    fid.extid != view->file_id.extid ||
+	    (view->birth_time != 0 && birth_time != 0 &&
+	     birth_time != view->birth_time))
+	{
+		DBG_ERR("persistent open %" PRIu64 ": [%s] %s is not the file "
+			"it was opened on (file id %" PRIx64 ":%" PRIx64
+			":%" PRIx64 ", birth time %" PRIu64 "; stored "
+			"%" PRIx64 ":%" PRIx64 ":%" PRIx64 ", %" PRIu64
+			"): replaced or moved while its client was away, "
+			"reconnect refused\n",
+			view->persistent_id,
+			view->share_name,
+			smb_fname_str_dbg(smb_fname),
+			fid.devid,
+			fid.inode,
+			fid.extid,
+			birth_time,
+			view->file_id.devid,
+			view->file_id.inode,
+			view->file_id.extid,
+			view->birth_time);
+		return NT_STATUS_OBJECT_NAME_NOT_FOUND;
+	}
+	return NT_STATUS_OK;
+}
+
 static NTSTATUS persistent_reopen(struct vfs_handle_struct *handle,
 				  struct persistent_config *config,
 				  struct smb_request *smb1req,
@@ -1669,6 +1810,7 @@ static NTSTATUS persistent_reopen(struct vfs_handle_struct *handle,
 	struct files_struct *dirfsp = NULL;
 	struct files_struct *fsp = NULL;
 	struct smb_filename *smb_fname = NULL;
+	char *name = NULL;
 	struct smbXsrv_open *tmp_op = NULL;
 	struct byte_range_lock *br_lck = NULL;
 	struct smb2_lease lease = {
@@ -1686,13 +1828,25 @@ static NTSTATUS persistent_reopen(struct vfs_handle_struct *handle,
 		lease.lease_key.data[1] = BVAL(view->lease_key, 8);
 	}
 
+	/* a handle on file:stream comes back on that stream */
+	name = (view->stream_name != NULL && view->stream_name[0] != '\0') ?
+		talloc_asprintf(talloc_tos(), "%s%s", view->path,
+				view->stream_name) :
+		talloc_strdup(talloc_tos(), view->path);
+	if (name == NULL) {
+		return NT_STATUS_NO_MEMORY;
+	}
 	status = filename_convert_dirfsp(talloc_tos(),
 					 conn,
-					 view->path,
+					 name,
 					 0,
 					 0,
 					 &dirfsp,
 					 &smb_fname);
+	if (!NT_STATUS_IS_OK(status)) {
+		return status;
+	}
+	status = persistent_check_identity(conn, view, smb_fname);
 	if (!NT_STATUS_IS_OK(status)) {
 		return status;
 	}
@@ -2373,6 +2527,8 @@ static NTSTATUS persistent_brl_lock_windows(struct vfs_handle_struct *handle,
 	own_id = persistent_fsp_id(handle, fsp);
 	{
 		struct persistent_lock_conflict_state cstate = {
+			.fid = &fsp->file_id,
+			.stream_name = fsp->fsp_name->stream_name,
 			.share_name = config->share_name,
 			.path = fsp->fsp_name->base_name,
 			.own_id = own_id,
@@ -2386,7 +2542,8 @@ static NTSTATUS persistent_brl_lock_windows(struct vfs_handle_struct *handle,
 		 * drops them once their process is gone, the store keeps
 		 * them.
 		 */
-		persistent_scan_path(config->pdb, config->share_name,
+		persistent_scan_file(config->pdb, &fsp->file_id,
+				     config->share_name,
 				     fsp->fsp_name->base_name,
 				     persistent_lock_conflict_fn, &cstate);
 		if (cstate.conflict) {

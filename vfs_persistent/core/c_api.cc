@@ -16,6 +16,7 @@
 using samba_ca::persistent::ByteRangeLock;
 using samba_ca::persistent::CallbackStore;
 using samba_ca::persistent::CookieView;
+using samba_ca::persistent::FileIdentity;
 using samba_ca::persistent::Guid;
 using samba_ca::persistent::HandleTable;
 using samba_ca::persistent::OpenRecord;
@@ -153,6 +154,19 @@ Status FromOpen(const pcore_open& o, OpenRecord* r) {
   r->reply.end_of_file = p.end_of_file;
   r->reply.file_attributes = p.file_attributes;
   r->reply.maximal_access = p.maximal_access;
+  r->file = FileIdentity();
+  if (o.has_identity) {
+    r->file.known = true;
+    r->file.devid = o.file_id.devid;
+    r->file.inode = o.file_id.inode;
+    r->file.extid = o.file_id.extid;
+    r->file.birth_time = o.birth_time;
+    if (o.stream_name != nullptr &&
+        !CopyString(o.stream_name, PCORE_MAX_STREAM_NAME_LEN,
+                    &r->file.stream_name)) {
+      return Status::Invalid("stream name too long");
+    }
+  }
   return Status::OK();
 }
 
@@ -459,6 +473,33 @@ pcore_status pcore_path_ids(pcore_table* table, const char* share_name,
   return PCORE_OK;
 }
 
+pcore_status pcore_file_ids(pcore_table* table, const pcore_file_id* file_id,
+                            pcore_id_fn fn, void* id_data) {
+  if (table == nullptr) {
+    return PCORE_INVALID_PARAMETER;
+  }
+  if (fn == nullptr || file_id == nullptr) {
+    return Finish(table, Status::Invalid("file id or callback"));
+  }
+  FileIdentity f;
+  f.known = true;
+  f.devid = file_id->devid;
+  f.inode = file_id->inode;
+  f.extid = file_id->extid;
+  std::vector<uint64_t> ids;
+  Status s = table->table.FileIds(f, &ids);
+  Finish(table, s);
+  if (!s.ok()) {
+    return s.code();
+  }
+  for (uint64_t id : ids) {
+    if (fn(id, id_data) != 0) {
+      break;
+    }
+  }
+  return PCORE_OK;
+}
+
 pcore_status pcore_reindex(pcore_table* table, uint32_t* fixed) {
   if (table == nullptr) {
     return PCORE_INVALID_PARAMETER;
@@ -513,6 +554,12 @@ void pcore_record_view(const pcore_record* record, pcore_open* view) {
   p.end_of_file = r.reply.end_of_file;
   p.file_attributes = r.reply.file_attributes;
   p.maximal_access = r.reply.maximal_access;
+  view->has_identity = r.file.known ? 1 : 0;
+  view->file_id.devid = r.file.devid;
+  view->file_id.inode = r.file.inode;
+  view->file_id.extid = r.file.extid;
+  view->birth_time = r.file.birth_time;
+  view->stream_name = r.file.stream_name.c_str();
 }
 
 void pcore_record_free(pcore_record* record) { delete record; }

@@ -13,6 +13,7 @@ namespace {
 constexpr char kRecordPrefix[] = "PH/open/";
 constexpr char kGuidPrefix[] = "PH/guid/";
 constexpr char kPathPrefix[] = "PH/path/";
+constexpr char kFilePrefix[] = "PH/file/";
 constexpr int kMaxUpdateAttempts = 4;
 constexpr uint32_t kLockSequenceEntries = PCORE_LOCK_SEQUENCE_ENTRIES;
 
@@ -77,12 +78,26 @@ std::string HandleTable::PathKey(const std::string& share_name,
   return key;
 }
 
-Status HandleTable::PathIds(const std::string& share_name,
-                            const std::string& path,
-                            std::vector<uint64_t>* ids) {
+std::string HandleTable::FileKey(const FileIdentity& file) {
+  std::string key = kFilePrefix;
+  AppendHex(&key, file.devid, 16);
+  key.push_back(':');
+  AppendHex(&key, file.inode, 16);
+  key.push_back(':');
+  AppendHex(&key, file.extid, 16);
+  return key;
+}
+
+std::string HandleTable::IndexKey(const OpenRecord& record) {
+  return record.file.known ? FileKey(record.file)
+                           : PathKey(record.share_name, record.path);
+}
+
+Status HandleTable::IdsAt(const std::string& index_key,
+                          std::vector<uint64_t>* ids) {
   ids->clear();
   std::string value;
-  Status s = store_->Get(PathKey(share_name, path), &value);
+  Status s = store_->Get(index_key, &value);
   if (s.code() == PCORE_NOT_FOUND) {
     return Status::OK();
   }
@@ -90,11 +105,21 @@ Status HandleTable::PathIds(const std::string& share_name,
     return s;
   }
   if (!DecodeIds(value, ids)) {
-    return Status::Corrupt("path index of " + share_name + "/" + path +
-                           " holds " + std::to_string(value.size()) +
-                           " bytes");
+    return Status::Corrupt("index entry " + index_key + " holds " +
+                           std::to_string(value.size()) + " bytes");
   }
   return Status::OK();
+}
+
+Status HandleTable::PathIds(const std::string& share_name,
+                            const std::string& path,
+                            std::vector<uint64_t>* ids) {
+  return IdsAt(PathKey(share_name, path), ids);
+}
+
+Status HandleTable::FileIds(const FileIdentity& file,
+                            std::vector<uint64_t>* ids) {
+  return IdsAt(FileKey(file), ids);
 }
 
 std::string HandleTable::RecordKey(uint64_t persistent_id) {
@@ -214,7 +239,7 @@ Status HandleTable::Grant(const OpenRecord& open) {
   PutFixed64(&id_value, r.persistent_id);
   std::string key = RecordKey(r.persistent_id);
   std::string guid_key = GuidKey(r.create_guid);
-  std::string path_key = PathKey(r.share_name, r.path);
+  std::string path_key = IndexKey(r);
   for (int attempt = 0; attempt < kMaxUpdateAttempts; attempt++) {
     // The record, its create GUID and its file's index entry go to the
     // store in one synced transaction.
@@ -421,7 +446,7 @@ Status HandleTable::Release(uint64_t persistent_id) {
       batch.ExpectValue(key, raw);
       batch.Delete(GuidKey(r.create_guid));
       // The file's index entry goes in the same transaction.
-      std::string path_key = PathKey(r.share_name, r.path);
+      std::string path_key = IndexKey(r);
       std::string old_index;
       Status g = store_->Get(path_key, &old_index);
       if (!g.ok() && g.code() != PCORE_NOT_FOUND) {
@@ -467,7 +492,8 @@ Status HandleTable::Reindex(uint32_t* fixed) {
       store_->Traverse([&](const std::string& key, const std::string& value) {
         uint64_t id;
         OpenRecord r;
-        if (key.compare(0, sizeof(kPathPrefix) - 1, kPathPrefix) == 0) {
+        if (key.compare(0, sizeof(kPathPrefix) - 1, kPathPrefix) == 0 ||
+            key.compare(0, sizeof(kFilePrefix) - 1, kFilePrefix) == 0) {
           found.emplace(key, std::vector<uint64_t>());
           return true;
         }
@@ -478,7 +504,7 @@ Status HandleTable::Reindex(uint32_t* fixed) {
             r.persistent_id != id) {
           return true;
         }
-        found[PathKey(r.share_name, r.path)].push_back(id);
+        found[IndexKey(r)].push_back(id);
         return true;
       });
   if (!s.ok()) {

@@ -75,9 +75,13 @@ class HandleTable {
   Status CheckOpenConflict(const std::string& share_name,
                            const std::string& path, uint64_t now_us);
   Status Sweep(uint64_t now_us, const SweepVisitor& visitor);
-  // The ids of the records of one file (the path index, no traverse).
+  // The ids of the records of one file (the path index, no traverse):
+  // records without a file identity (a store of an older version).
   Status PathIds(const std::string& share_name, const std::string& path,
                  std::vector<uint64_t>* ids);
+  // The ids of the records of one file by its identity (devid, inode,
+  // extid; the file index, no traverse), whichever share granted them.
+  Status FileIds(const FileIdentity& file, std::vector<uint64_t>* ids);
   // Adds records missing from the path index (a store written by an older
   // version) and drops ids whose record is gone; *fixed gets how many index
   // entries were rewritten.
@@ -88,6 +92,10 @@ class HandleTable {
   static std::string GuidKey(const Guid& create_guid);
   static std::string PathKey(const std::string& share_name,
                              const std::string& path);
+  static std::string FileKey(const FileIdentity& file);
+  // The index entry a record is listed under: its file identity, or, for
+  // a record without one, its share and path.
+  static std::string IndexKey(const OpenRecord& record);
   // The persistent id of a record key; false for any other key.
   static bool ParseRecordKey(const std::string& key, uint64_t* persistent_id);
 
@@ -96,6 +104,7 @@ class HandleTable {
   using Mutation = std::function<Status(OpenRecord* record, bool* write)>;
 
   Status Load(uint64_t persistent_id, OpenRecord* record, std::string* raw);
+  Status IdsAt(const std::string& index_key, std::vector<uint64_t>* ids);
   Status Update(uint64_t persistent_id, const Mutation& mutate);
 
   Store* store_;

@@ -451,6 +451,51 @@ void test_path_index(void** state) {
   assert_int_equal(fixed, 0);
 }
 
+// Records with a file identity are found by it, whichever share and path
+// granted them; the path index holds only records without one.
+void test_file_index(void** state) {
+  Fixture* f = F(state);
+  OpenRecord a = MakeOpen(1, false);
+  a.file.known = true;
+  a.file.devid = 0x801;
+  a.file.inode = 77;
+  OpenRecord b = MakeOpen(2, false);
+  b.share_name = "ca2";
+  b.path = "elsewhere/name";
+  b.file = a.file;
+  OpenRecord c = MakeOpen(3, false);  // another file, same share and path
+  c.file = a.file;
+  c.file.inode = 78;
+  c.path = a.path;
+  ExpectOk(f->table.Grant(a));
+  ExpectOk(f->table.Grant(b));
+  ExpectOk(f->table.Grant(c));
+  std::vector<uint64_t> ids;
+  ExpectOk(f->table.FileIds(a.file, &ids));
+  assert_int_equal(ids.size(), 2);
+  assert_int_equal(ids[0], 1);
+  assert_int_equal(ids[1], 2);
+  ExpectOk(f->table.FileIds(c.file, &ids));
+  assert_int_equal(ids.size(), 1);
+  assert_int_equal(ids[0], 3);
+  ExpectOk(f->table.PathIds("ca", a.path, &ids));
+  assert_int_equal(ids.size(), 0);
+  ExpectOk(f->table.Release(1));
+  ExpectOk(f->table.FileIds(a.file, &ids));
+  assert_int_equal(ids.size(), 1);
+  assert_int_equal(ids[0], 2);
+  // a lost file index entry is put back by Reindex
+  ExpectOk(f->store.Delete(HandleTable::FileKey(c.file), true));
+  uint32_t fixed = 0;
+  ExpectOk(f->table.Reindex(&fixed));
+  assert_int_equal(fixed, 1);
+  ExpectOk(f->table.FileIds(c.file, &ids));
+  assert_int_equal(ids.size(), 1);
+  ExpectOk(f->table.Release(2));
+  ExpectOk(f->table.Release(3));
+  assert_int_equal(f->store.size(), 0);
+}
+
 void test_release(void** state) {
   Fixture* f = F(state);
   OpenRecord open = MakeOpen(kId, true);
@@ -678,6 +723,7 @@ int main(void) {
                                       Teardown),
       cmocka_unit_test_setup_teardown(test_update_lease, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_path_index, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_file_index, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_release, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_expiry_sweep, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_disconnect_server, Setup, Teardown),

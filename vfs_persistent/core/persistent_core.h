@@ -73,6 +73,7 @@ pcore_status pcore_status_from_errno(int err);
 #define PCORE_MAX_SHARE_NAME_LEN 256  /* bytes, without the NUL */
 #define PCORE_MAX_PATH_LEN 4096       /* bytes, without the NUL */
 #define PCORE_MAX_LOCKS 4096
+#define PCORE_MAX_STREAM_NAME_LEN 1024 /* bytes, ":name:$DATA" */
 #define PCORE_MIN_TIMEOUT_MS 1
 #define PCORE_MAX_TIMEOUT_MS (24u * 3600u * 1000u)
 
@@ -102,6 +103,13 @@ struct pcore_lock {
 	uint64_t length;
 	uint32_t type;          /* enum pcore_lock_type */
 	uint32_t lock_sequence; /* LockSequence of the request, 0 if none */
+};
+
+/* What smbd identifies a file by (Samba's struct file_id). */
+struct pcore_file_id {
+	uint64_t devid;
+	uint64_t inode;
+	uint64_t extid;
 };
 
 /* The smbd that serves the open (Samba's struct server_id, reduced). */
@@ -157,6 +165,17 @@ struct pcore_open {
 	uint32_t num_locks;
 	uint8_t lock_sequence[PCORE_LOCK_SEQUENCE_ENTRIES];
 	struct pcore_create_reply reply;
+	/*
+	 * The file: a reconnect or a restore reattaches only to it, and
+	 * conflicts are found by it, whichever share reaches the file.
+	 * has_identity is 0 in a record of a store written before identities
+	 * were kept (its file is known by share_name and path only); a grant
+	 * must carry one.
+	 */
+	int has_identity;
+	struct pcore_file_id file_id; /* as the share's VFS computes it */
+	uint64_t birth_time;          /* NTTIME; 0 if the file system has none */
+	const char *stream_name;      /* NULL or "" for the base file */
 };
 
 /* ---- The store: callbacks the glue fills (local TDB, CTDB). ---- */
@@ -388,6 +407,15 @@ pcore_status pcore_sweep(struct pcore_table *table, uint64_t now_us,
 typedef int (*pcore_id_fn)(uint64_t persistent_id, void *id_data);
 pcore_status pcore_path_ids(struct pcore_table *table, const char *share_name,
 			    const char *path, pcore_id_fn fn, void *id_data);
+
+/*
+ * The persistent ids of the records of the file with this identity, from
+ * the file index (one key read), whichever share and path granted them.
+ * Records without an identity are in the path index (pcore_path_ids).
+ */
+pcore_status pcore_file_ids(struct pcore_table *table,
+			    const struct pcore_file_id *file_id,
+			    pcore_id_fn fn, void *id_data);
 
 /*
  * Bring the path index in line with the records (a store written before the

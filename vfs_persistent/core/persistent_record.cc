@@ -14,6 +14,7 @@ constexpr uint32_t kValidShareAccess = 0x7;    // READ | WRITE | DELETE
 constexpr uint32_t kValidLeaseState =
     PCORE_LEASE_READ | PCORE_LEASE_HANDLE | PCORE_LEASE_WRITE;
 constexpr uint8_t kLockExclusiveFlag = 0x01;
+constexpr uint8_t kFileIdentityKnown = 0x01;
 // Bytes of one lock: offset, length, flags, lock sequence.
 constexpr size_t kLockSize = 8 + 8 + 1 + 4;
 
@@ -77,7 +78,8 @@ bool OpenRecord::operator==(const OpenRecord& o) const {
          disconnect_time_us == o.disconnect_time_us &&
          owner_sid == o.owner_sid && share_name == o.share_name &&
          path == o.path && reply == o.reply &&
-         lock_sequence == o.lock_sequence && locks == o.locks;
+         lock_sequence == o.lock_sequence && locks == o.locks &&
+         file == o.file;
 }
 
 bool IsValidUtf8(const std::string& s) {
@@ -240,6 +242,25 @@ Status ValidateRecord(const OpenRecord& r, pcore_status code) {
       return Bad(code, "lock " + std::to_string(i) + " wraps around");
     }
   }
+  if (!r.file.known) {
+    if (!(r.file == FileIdentity())) {
+      return Bad(code, "file identity fields set but not known");
+    }
+    return Status::OK();
+  }
+  if (r.file.inode == 0) {
+    return Bad(code, "file identity with inode 0");
+  }
+  if (!r.file.stream_name.empty()) {
+    s = CheckString(r.file.stream_name, PCORE_MAX_STREAM_NAME_LEN,
+                    "stream name", code);
+    if (!s.ok()) {
+      return s;
+    }
+    if (r.file.stream_name[0] != ':') {
+      return Bad(code, "stream name does not start with ':'");
+    }
+  }
   return Status::OK();
 }
 
@@ -249,7 +270,8 @@ Status EncodeRecord(const OpenRecord& r, std::string* out) {
     return s;
   }
   std::string buf;
-  buf.reserve(256 + r.path.size() + r.locks.size() * kLockSize);
+  buf.reserve(300 + r.path.size() + r.file.stream_name.size() +
+              r.locks.size() * kLockSize);
   PutFixed32(&buf, kRecordMagic);
   PutFixed16(&buf, kRecordVersion);
   PutFixed16(&buf, 0);  // flags
@@ -299,6 +321,12 @@ Status EncodeRecord(const OpenRecord& r, std::string* out) {
     PutFixed8(&buf, l.exclusive ? kLockExclusiveFlag : 0);
     PutFixed32(&buf, l.lock_sequence);
   }
+  PutFixed8(&buf, r.file.known ? kFileIdentityKnown : 0);
+  PutFixed64(&buf, r.file.devid);
+  PutFixed64(&buf, r.file.inode);
+  PutFixed64(&buf, r.file.extid);
+  PutFixed64(&buf, r.file.birth_time);
+  PutLengthPrefixed16(&buf, r.file.stream_name);
 
   size_t total = buf.size() + kRecordTrailerSize;
   if (total > kMaxRecordSize) {
@@ -341,7 +369,7 @@ Status DecodeRecord(const uint8_t* data, size_t len, OpenRecord* r) {
   if (magic != kRecordMagic) {
     return Status::Corrupt("bad magic");
   }
-  if (version != kRecordVersion) {
+  if (version != kRecordVersion && version != kRecordVersionNoIdentity) {
     return Status(PCORE_UNKNOWN_VERSION,
                   "unknown version " + std::to_string(version));
   }
@@ -443,9 +471,30 @@ Status DecodeRecord(const uint8_t* data, size_t len, OpenRecord* r) {
     l.exclusive = (lock_flags & kLockExclusiveFlag) != 0;
     r->locks.push_back(l);
   }
+  r->file = FileIdentity();
+  if (version == kRecordVersion) {
+    uint8_t file_flags = 0;
+    f.GetFixed8(&file_flags, "file identity flags");
+    f.GetFixed64(&r->file.devid, "file devid");
+    f.GetFixed64(&r->file.inode, "file inode");
+    f.GetFixed64(&r->file.extid, "file extid");
+    f.GetFixed64(&r->file.birth_time, "file birth time");
+    f.GetLengthPrefixed16(&r->file.stream_name, PCORE_MAX_STREAM_NAME_LEN,
+                          "stream name");
+    if (f.failed()) {
+      return Status::Corrupt(f.error());
+    }
+    if ((file_flags & ~kFileIdentityKnown) != 0) {
+      return Status::Corrupt("file identity has unknown flags " +
+                             std::to_string(file_flags));
+    }
+    r->file.known = (file_flags & kFileIdentityKnown) != 0;
+  }
   if (f.remaining() != 0) {
     return Status::Corrupt(std::to_string(f.remaining()) +
-                           " trailing bytes after the locks");
+                           " trailing bytes after the " +
+                           (version == kRecordVersion ? "file identity"
+                                                      : "locks"));
   }
   return ValidateRecord(*r, PCORE_CORRUPT_RECORD);
 }

@@ -1,12 +1,17 @@
 // The persistent-open record kept in the store, and its codec.
 //
-// Layout (little-endian), format version 1:
+// Layout (little-endian), format version 2:
 //   header   magic u32 "PHCA", version u16, flags u16 (0), total length u32,
 //            sequence u64
 //   body     ids, GUIDs, state, oplock/lease, owner, create parameters,
 //            timeout, disconnect time, SID/share/path (u16 length + bytes),
-//            create reply, 64 lock-sequence bytes, lock count + locks
+//            create reply, 64 lock-sequence bytes, lock count + locks,
+//            file identity: flags u8 (1: known), devid u64, inode u64,
+//            extid u64, birth time u64, stream name (u16 length + bytes)
 //   trailer  CRC-32C u32 over every byte before it
+// Version 1 is version 2 without the file identity; it is still read (a
+// store written before identities were kept), as a record whose file is
+// known by share and path only, and written back as version 2.
 // Every field is checked when read back; a record that fails is reported
 // with the field that failed and never used.
 #ifndef SAMBA_CA_PERSISTENT_RECORD_H
@@ -25,7 +30,8 @@ namespace samba_ca {
 namespace persistent {
 
 constexpr uint32_t kRecordMagic = 0x41434850;  // "PHCA" in the byte stream
-constexpr uint16_t kRecordVersion = 1;
+constexpr uint16_t kRecordVersion = 2;
+constexpr uint16_t kRecordVersionNoIdentity = 1;
 constexpr size_t kRecordHeaderSize = 20;
 constexpr size_t kRecordTrailerSize = 4;
 // A bound on the whole record, so a header cannot claim gigabytes.
@@ -77,6 +83,24 @@ struct CreateReply {
 
 constexpr uint8_t kLockSequenceInvalid = PCORE_LOCK_SEQUENCE_INVALID;
 
+// What smbd identifies the open's file by (its struct file_id, as the
+// share's VFS computes it), the file's birth time and the stream: a
+// reconnect or a restore reattaches only to that file.
+struct FileIdentity {
+  bool known = false;  // false: a version 1 record
+  uint64_t devid = 0;
+  uint64_t inode = 0;
+  uint64_t extid = 0;
+  uint64_t birth_time = 0;  // NTTIME; 0 where the file system has none
+  std::string stream_name;  // empty for the base file
+
+  bool operator==(const FileIdentity& o) const {
+    return known == o.known && devid == o.devid && inode == o.inode &&
+           extid == o.extid && birth_time == o.birth_time &&
+           stream_name == o.stream_name;
+  }
+};
+
 struct OpenRecord {
   uint64_t sequence = 0;
   uint64_t persistent_id = 0;
@@ -102,6 +126,7 @@ struct OpenRecord {
   CreateReply reply;
   std::array<uint8_t, PCORE_LOCK_SEQUENCE_ENTRIES> lock_sequence;
   std::vector<ByteRangeLock> locks;
+  FileIdentity file;
 
   OpenRecord() { lock_sequence.fill(kLockSequenceInvalid); }
   bool operator==(const OpenRecord& o) const;

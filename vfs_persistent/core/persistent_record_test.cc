@@ -88,6 +88,12 @@ OpenRecord FixedRecord() {
   b.exclusive = false;
   b.lock_sequence = 0;
   r.locks = {a, b};
+  r.file.known = true;
+  r.file.devid = 0x801;
+  r.file.inode = 0x1234;
+  r.file.extid = 0;
+  r.file.birth_time = 0x01DA000000000001ull;
+  r.file.stream_name = ":s1:$DATA";
   return r;
 }
 
@@ -178,13 +184,23 @@ void test_round_trip_seeds(void**) {
 }
 
 // The bytes of FixedRecord(), checked by hand against the layout once; a
-// change here is a format change and needs a new version.
-const char kGoldenHex[] =
-    // header: "PHCA", version 1, flags 0, length 356, sequence 7
+// change here is a format change and needs a new version.  Version 1 is
+// the same without the header's version and length and without the file
+// identity at the end (kGoldenV1*).
+const char kGoldenHeaderV2Hex[] =
+    // header: "PHCA", version 2, flags 0, length 400
+    "50484341"
+    "0200"
+    "0000"
+    "90010000";
+const char kGoldenHeaderV1Hex[] =
+    // header: "PHCA", version 1, flags 0, length 356
     "50484341"
     "0100"
     "0000"
-    "64010000"
+    "64010000";
+const char kGoldenHex[] =
+    // sequence 7
     "0700000000000000"
     // persistent id, volatile id
     "8877665544332211"
@@ -244,21 +260,89 @@ const char kGoldenHex[] =
     "0000000000000000"
     "00"
     "00000000";
+const char kGoldenIdentityHex[] =
+    // file identity: known, devid 0x801, inode 0x1234, extid 0, birth time,
+    // stream ":s1:$DATA"
+    "01"
+    "0108000000000000"
+    "3412000000000000"
+    "0000000000000000"
+    "010000000000da01"
+    "0900"
+    "3a73313a2444415441";
 
 void test_golden_encoding(void**) {
   std::string bytes = Encode(FixedRecord());
   std::string hex = Hex(bytes);
   // The last 8 hex digits are the checksum: compare up to it, then check it.
   std::string body = hex.substr(0, hex.size() - 8);
-  if (body != kGoldenHex) {
-    fail_msg("golden mismatch:\n got %s\nwant %s", body.c_str(), kGoldenHex);
+  std::string want = std::string(kGoldenHeaderV2Hex) + kGoldenHex +
+                     kGoldenIdentityHex;
+  if (body != want) {
+    fail_msg("golden mismatch:\n got %s\nwant %s", body.c_str(),
+             want.c_str());
   }
   uint32_t crc =
       Crc32c(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size() - 4);
   assert_int_equal(DecodeFixed32(reinterpret_cast<const uint8_t*>(
                        bytes.data() + bytes.size() - 4)),
                    crc);
+  assert_int_equal(bytes.size(), 400);
+}
+
+// A record written before file identities were kept (version 1) is still
+// read: the same fields, its file known by share and path only.
+void test_version1_still_read(void**) {
+  std::string hex = std::string(kGoldenHeaderV1Hex) + kGoldenHex;
+  std::string bytes;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    bytes.push_back(
+        static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  PutFixed32(&bytes, Crc32c(reinterpret_cast<const uint8_t*>(bytes.data()),
+                            bytes.size()));
   assert_int_equal(bytes.size(), 356);
+  OpenRecord r;
+  Status s = Decode(bytes, &r);
+  if (!s.ok()) {
+    fail_msg("version 1 record refused: %s", s.ToString().c_str());
+  }
+  OpenRecord want = FixedRecord();
+  want.file = FileIdentity();
+  assert_true(r == want);
+  // written back, it is a version 2 record without an identity
+  std::string again = Encode(r);
+  assert_int_equal(static_cast<uint8_t>(again[kVersionOffset]), 2);
+  assert_int_equal(static_cast<uint8_t>(again[kVersionOffset + 1]), 0);
+  OpenRecord back;
+  assert_true(Decode(again, &back).ok());
+  assert_true(back == want);
+}
+
+void test_identity_checks(void**) {
+  OpenRecord r = FixedRecord();
+  std::string out;
+  r.file.inode = 0;
+  assert_int_equal(EncodeRecord(r, &out).code(), PCORE_INVALID_PARAMETER);
+  r = FixedRecord();
+  r.file.stream_name = "s1";
+  assert_int_equal(EncodeRecord(r, &out).code(), PCORE_INVALID_PARAMETER);
+  r = FixedRecord();
+  r.file.known = false;
+  assert_int_equal(EncodeRecord(r, &out).code(), PCORE_INVALID_PARAMETER);
+  r.file = FileIdentity();
+  assert_true(EncodeRecord(r, &out).ok());
+  // an unknown identity flag is corruption
+  std::string bytes = Encode(FixedRecord());
+  size_t flags_at = bytes.size() - 4 - 9 - 2 - 32 - 1;
+  assert_int_equal(static_cast<uint8_t>(bytes[flags_at]), 1);
+  bytes[flags_at] = 3;
+  ResealRecordForTesting(&bytes);
+  OpenRecord back;
+  Status s = Decode(bytes, &back);
+  assert_int_equal(s.code(), PCORE_CORRUPT_RECORD);
+  assert_true(s.message().find("file identity has unknown flags 3") !=
+              std::string::npos);
 }
 
 void test_every_truncation_fails(void**) {
@@ -315,7 +399,7 @@ void test_unknown_version(void**) {
   // The version is reported even when the checksum is stale: a record from a
   // newer format is not called corrupt.
   std::string newer = bytes;
-  newer.replace(kVersionOffset, 2, Le16(2));
+  newer.replace(kVersionOffset, 2, Le16(3));
   OpenRecord r;
   assert_int_equal(Decode(newer, &r).code(), PCORE_UNKNOWN_VERSION);
 }
@@ -335,15 +419,17 @@ void test_header_checks(void**) {
 
 void test_oversized_counts(void**) {
   std::string bytes = Encode(FixedRecord());
-  size_t count_offset = bytes.size() - 4 - 2 * kLockSize - 4;
+  // the identity (44 bytes with FixedRecord()'s stream) follows the locks
+  size_t count_offset = bytes.size() - 4 - 44 - 2 * kLockSize - 4;
   ExpectFieldFailure(bytes, count_offset, Le32(PCORE_MAX_LOCKS + 1),
                      PCORE_CORRUPT_RECORD, "lock count 4097 exceeds 4096");
   ExpectFieldFailure(bytes, count_offset, Le32(0xFFFFFFFF),
                      PCORE_CORRUPT_RECORD, "exceeds");
-  ExpectFieldFailure(bytes, count_offset, Le32(3), PCORE_CORRUPT_RECORD,
-                     "record truncated at lock 2");
+  // 5 locks need 105 bytes; the 2 stored and the identity hold 86
+  ExpectFieldFailure(bytes, count_offset, Le32(5), PCORE_CORRUPT_RECORD,
+                     "record truncated at lock 4");
   ExpectFieldFailure(bytes, count_offset, Le32(1), PCORE_CORRUPT_RECORD,
-                     "21 trailing bytes");
+                     "file identity has unknown flags");
   ExpectFieldFailure(bytes, kSidLengthOffset, Le16(PCORE_MAX_SID_LEN + 1),
                      PCORE_CORRUPT_RECORD, "owner SID length 191 exceeds 190");
   ExpectFieldFailure(bytes, kSidLengthOffset, Le16(0xFFFF),
@@ -459,6 +545,8 @@ int main(void) {
       cmocka_unit_test(test_every_truncation_fails),
       cmocka_unit_test(test_every_byte_corruption_fails),
       cmocka_unit_test(test_unknown_version),
+      cmocka_unit_test(test_version1_still_read),
+      cmocka_unit_test(test_identity_checks),
       cmocka_unit_test(test_header_checks),
       cmocka_unit_test(test_oversized_counts),
       cmocka_unit_test(test_field_checks),

@@ -113,6 +113,16 @@ inline OpenRecord RandomRecord(uint64_t seed) {
     e = rnd.OneIn(3) ? static_cast<uint8_t>(rnd.Uniform(16))
                      : kLockSequenceInvalid;
   }
+  if (!rnd.OneIn(4)) {  // one in four: a record of version 1, no identity
+    r.file.known = true;
+    r.file.devid = rnd.Next();
+    r.file.inode = rnd.Next() | 1;
+    r.file.extid = rnd.OneIn(2) ? 0 : rnd.Next();
+    r.file.birth_time = rnd.OneIn(3) ? 0 : rnd.Next();
+    if (rnd.OneIn(3)) {
+      r.file.stream_name = ":" + RandomText(&rnd, 20) + ":$DATA";
+    }
+  }
   uint32_t num_locks =
       rnd.OneIn(16) ? rnd.Uniform(PCORE_MAX_LOCKS + 1) : rnd.Uniform(8);
   for (uint32_t i = 0; i < num_locks; i++) {

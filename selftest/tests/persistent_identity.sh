@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# A persistent open's record names its file by what smbd identifies it by
+# (file id, birth time, stream), not by share name and path (issue 15):
+#   other share   A's persistent open (lease RWH, share READ, lock [0,100))
+#                 on [ca], kill -9 of its smbd; B reaches the same file
+#                 through [ca2] (the module, another share name, the same
+#                 directory): B's open for write, its open for read and its
+#                 lock on [0,10) are refused; A's DH2C succeeds.
+#   no module     (argument "nomodule") the same through [noca], a share
+#                 without the module on the same directory: smbd alone
+#                 must keep the dead smbd's share mode and locks.
+#   replaced      A's persistent open, kill -9, the file replaced behind
+#                 smbd's back (renamed away, a new file of that name): A's
+#                 DH2C is refused (OBJECT_NAME_NOT_FOUND), the log names
+#                 the file; B opens the new file freely.
+#   stream        a persistent request on s.dat:str1 (a share with
+#                 streams_xattr): smbd 4.22 keeps no durable handle on a
+#                 stream (vfs_default_durable_cookie), so the answer must
+#                 say it is neither durable nor persistent, and nothing of
+#                 it may be stored.
+# Stock control: the other-share scenario with A on a share without the
+# module that only announces CA: it must fail at the guarantee (B gets
+# the open or the lock), and failing earlier is an error of this test.
+set -uo pipefail
+. "$SAMBA_CA_TOP/selftest/lib/smbd.sh"
+. "$SAMBA_CA_TOP/selftest/tests/persistent_common.sh"
+
+addr=127.0.0.36
+dir=$(mktemp -d /var/tmp/samba-ca-pident.XXXXXX)
+pst_cleanup "$dir"
+
+pst_setup "$dir" "$addr" "	log level = 1 vfs:3
+	smb3 global cap:PERSISTENT HANDLES = yes" "	posix locking = no" || exit 1
+pst_add_stock_share "$dir" stock
+module=$(sca_module) || exit 1
+cat >>"$dir/smb.conf" <<CONF
+
+[ca2]
+	path = $dir/ca
+	read only = no
+	vfs objects = $module
+	posix locking = no
+
+[noca]
+	path = $dir/ca
+	read only = no
+	posix locking = no
+
+[stock2]
+	path = $dir/stock
+	read only = no
+	posix locking = no
+
+[cas]
+	path = $dir/ca
+	read only = no
+	vfs objects = $module streams_xattr
+	posix locking = no
+CONF
+smbd_start "$dir" "$addr" || exit 1
+creds="$SCA_USER%$SCA_PASS"
+pst_driver || exit 1
+
+RW=0x12019f
+READ=0x120089
+ATTR=0x80
+passed=0
+failed=0
+fail=0
+
+section() {
+	if [ "$fail" -eq 0 ]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		echo "  FAILED: $1"
+	fi
+	fail=0
+}
+
+kill_serving() {
+	local pids
+	pids=$("$SAMBA_BIN/smbstatus" -s "$dir/smb.conf" -p 2>/dev/null |
+		awk '$1 ~ /^[0-9]+$/ { print $1 }' | sort -u)
+	echo "  kill -9 of the smbds serving clients: $pids"
+	[ -n "$pids" ] && kill -KILL $pids
+	sleep 1
+}
+
+# other_share OWNER-SHARE NAME OTHER-SHARE...: prints "result: ..." last
+# (guarantee-held, guarantee-broken WHY, error WHY).
+other_share() {
+	local owner=$1 name=$2 share
+	shift 2
+	echo "== A on [$owner], B through $*: $name"
+	send connect a "//$addr/$owner" "$creds"
+	send open a "$name" $RW 1 60000 RWH 1
+	if [[ ! "$reply" =~ ^OK.*durable=1.*lease=RWH ]]; then
+		echo "result: error A got no durable open with lease RWH: $reply"
+		return
+	fi
+	send lock a 0 100
+	if [[ ! "$reply" =~ ^OK ]]; then
+		echo "result: error A's lock failed: $reply"
+		return
+	fi
+	kill_serving
+	for share in "$@"; do
+		send connect b "//$addr/$share" "$creds"
+		if [[ ! "$reply" =~ ^OK ]]; then
+			echo "result: error B cannot connect to [$share]: $reply"
+			return
+		fi
+		send plain b "$name" $RW 7
+		if [[ "$reply" =~ ^OK ]]; then
+			echo "result: guarantee-broken B's write open through" \
+				"[$share] granted"
+			return
+		fi
+		send plain b "$name" $READ 7
+		if [[ "$reply" =~ ^OK ]]; then
+			echo "result: guarantee-broken B's read open through" \
+				"[$share] granted (A's write lease)"
+			return
+		fi
+		send plain b "$name" $ATTR 7
+		if [[ ! "$reply" =~ ^OK ]]; then
+			echo "result: error B's attribute-only open through" \
+				"[$share] failed: $reply"
+			return
+		fi
+		send lock b 0 10
+		if [[ "$reply" =~ ^OK ]]; then
+			echo "result: guarantee-broken B's lock through [$share]" \
+				"granted"
+			return
+		fi
+		send close b
+		send drop b
+	done
+	send reconnect a
+	if [[ ! "$reply" =~ ^OK.*same=yes ]]; then
+		echo "result: guarantee-broken A's DH2C refused: $reply"
+		return
+	fi
+	send close a
+	send drop a
+	echo "result: guarantee-held"
+}
+
+if [ "${1:-}" = nomodule ]; then
+	other_share ca nomodule.dat noca >"$dir/out"
+	cat "$dir/out"
+	[ "$(tail -1 "$dir/out")" = "result: guarantee-held" ] || fail=1
+	section "protection through a share without the module"
+	send quit
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+fi
+
+other_share ca other.dat ca2 >"$dir/out"
+cat "$dir/out"
+[ "$(tail -1 "$dir/out")" = "result: guarantee-held" ] || fail=1
+section "protection whichever share with the module reaches the file"
+
+echo "== stock control"
+other_share stock other-stock.dat stock2 >"$dir/out"
+cat "$dir/out"
+case "$(tail -1 "$dir/out")" in
+"result: guarantee-broken"*) echo "  ok: stock fails at the guarantee" ;;
+"result: guarantee-held")
+	echo "  ERROR: the control passed on stock: this test cannot fail"
+	fail=1
+	;;
+*)
+	echo "  ERROR: the control failed before the guarantee (test error)"
+	fail=1
+	;;
+esac
+section "stock control"
+
+echo "== a file replaced while its client is away"
+nfail=0
+send connect a "//$addr/ca" "$creds"
+send open a replaced.dat $RW 7 60000 RWH 1
+check "A: persistent open" "^OK .*persistent=1"
+send write a 0 original
+kill_serving
+mv "$dir/ca/replaced.dat" "$dir/ca/replaced.old"
+echo impostor >"$dir/ca/replaced.dat"
+chmod 666 "$dir/ca/replaced.dat"
+send reconnect a
+check "A's DH2C to the replaced file refused" "^ERR 0xc0000034"
+if grep -q "replaced.dat is not the file it was opened on" "$dir/log.smbd"; then
+	echo "  ok: the log names the file"
+else
+	echo "  NOT OK: no log line names replaced.dat"
+	nfail=$((nfail + 1))
+fi
+send connect b "//$addr/ca" "$creds"
+send plain b replaced.dat $RW 7
+check "B opens the new file" "^OK"
+send read b 0 8
+check "B reads the new file's data" "^OK impostor"
+send close b
+send drop b
+send drop a
+[ "$nfail" -eq 0 ] || fail=1
+section "a replaced file is not reattached"
+
+echo "== a persistent request on a stream"
+nfail=0
+send connect a "//$addr/cas" "$creds"
+send plain a s.dat $RW 7
+send write a 0 base-data
+send close a
+send open a s.dat:str1 $RW 7 60000 RWH 1
+check "s.dat:str1 opened, answered as neither durable nor persistent" \
+	"^OK .*durable=0 persistent=0"
+if PYTHONPATH="$SAMBA_TREE/bin/python" /usr/bin/python3 -c '
+import sys, tdb
+db = tdb.open(sys.argv[1])
+sys.exit(0 if any(b"str1" in db[k] for k in db.keys()
+                  if k.startswith(b"PH/open/")) else 1)' \
+	"$dir/state/persistent.tdb"; then
+	echo "  NOT OK: a record of the stream open is stored"
+	nfail=$((nfail + 1))
+else
+	echo "  ok: no record of the stream open"
+fi
+send close a
+send drop a
+[ "$nfail" -eq 0 ] || fail=1
+section "a persistent request on a stream is visibly not persistent"
+
+send quit
+pst_smbd_healthy "$dir" || fail=1
+section "smbd healthy"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
