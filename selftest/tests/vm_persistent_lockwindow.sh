@@ -22,9 +22,15 @@
 # Each scenario runs twice, one VM boot each: against the build with
 # vfs_persistent (every check must PASS) and against the stock
 # configuration (the same build, the share only announces CA, no global
-# cap): there the window check must FAIL, or the test would not test
-# persistence.  The selftest/tests/vm_persistent_lockwindow_*.sh wrappers
-# run one scenario each.
+# cap; cifs.ko gets a durable handle there): the control, which must fail
+# at the guarantee, i.e. in the window the second client is granted the
+# lock or the conflicting open (for expiry: the lock before the timeout).
+# A stock run that fails earlier (the VM did not start or hold its lock,
+# the server kept the connection, no smbd to kill, the second client
+# errored) or passes is a CONTROL ERROR and fails the test
+# (persistent_common.sh, ctl_*).  The
+# selftest/tests/vm_persistent_lockwindow_*.sh wrappers run one scenario
+# each.
 #
 # Before the window the host breaks the VM's write-caching lease (an open
 # for reading by the second client): cifs.ko keeps byte-range locks local
@@ -51,6 +57,10 @@ tmp='' user='' pass='' ns=''
 . "$top/selftest/vm/smbd-lib.sh"
 # shellcheck source-path=SCRIPTDIR source=vm_persistent_lib.sh disable=SC1091
 . "$here/vm_persistent_lib.sh"
+# the stock control's classification (ctl_*); this test's check() below
+# replaces the driver tests' one defined there
+# shellcheck source-path=SCRIPTDIR source=persistent_common.sh disable=SC1091
+. "$here/persistent_common.sh"
 t0=$(date +%s.%N)
 smbd_lib_init "vpl-$scenario"
 smbd_lib_name=$name
@@ -68,6 +78,9 @@ check() { # MODE WHAT OK
 	fi
 }
 yes_if() { if "$@"; then echo 1; else echo 0; fi; }
+# stock_step MODE WHAT OK: on stock, a step the control needs to reach
+# the window (ctl_step)
+stock_step() { if [ "$1" = stock ]; then ctl_step "$2" "$3"; fi; }
 
 # vm_smbd_gone: the smbd process that served the VM has exited (the server
 # noticed the lost connection, or it was killed)
@@ -85,6 +98,7 @@ run_one() {
 	vp_config "$mode" 30
 	smbd_start
 	echo "== [$mode] $scenario: smbd $("$SAMBA_BIN/smbd" --version), //198.18.200.2/$share -o $mopts"
+	[ "$mode" = stock ] && ctl_begin "[stock] $scenario"
 
 	cat >"$tmp/guest.sh" <<-EOF
 		user='$user'
@@ -115,6 +129,7 @@ run_one() {
 	local stored0 disc0 recon0
 	if vp_wait 60 grep -aq "wrote 4/$nwrites" "$stream"; then started=1; fi
 	check "$mode" "the VM holds its lock and writes (lockhold under way)" "$started"
+	stock_step "$mode" "the VM holds its lock and writes" "$started"
 	if [ "$started" = 1 ]; then
 		# break the VM's Write lease so that the server holds the lock
 		vp_break_open "$file" "$share" || echo "  (the break-open failed: see $tmp/second-client.log)"
@@ -125,6 +140,7 @@ run_one() {
 		vp_smbstatus -B | sed -n '/Byte range locks/,$p' | sed 's/^/  smbstatus -B | /'
 		records=$(vp_store_records)
 		check "$mode" "the server holds the VM's byte-range lock (smbstatus -B)" "$held"
+		stock_step "$mode" "the server holds the VM's byte-range lock (smbstatus -B)" "$held"
 		check "$mode" "the open has a record in the store ($records)" "$(yes_if test "$records" -ge 1)"
 		stored0=$(vp_log_count 'persistent open [0-9]+ stored')
 		disc0=$(vp_log_count 'persistent open [0-9]+ disconnected')
@@ -141,6 +157,8 @@ run_one() {
 			echo "  kill -9 smbd $pids (serving the VM)"
 			# shellcheck disable=SC2086
 			[ -z "$pids" ] || kill -KILL $pids
+			stock_step "$mode" "kill -9 of the smbd serving the VM (${pids:-none found})" \
+				"$(yes_if test -n "$pids")"
 			;;
 		restart)
 			echo "  smbd: full stop and start"
@@ -151,14 +169,23 @@ run_one() {
 		if vp_wait 20 vm_smbd_gone; then noticed=1; fi
 		echo "  the server lost the VM's connection after $(secs "$tw0") s"
 		check "$mode" "the server lost the VM's connection in the window" "$noticed"
+		stock_step "$mode" "the server lost the VM's connection in the window" "$noticed"
 		vp_smbstatus -B | sed -n '/Byte range locks/,$p' | sed 's/^/  window smbstatus -B | /'
 		if [ "$scenario" = expiry ]; then
 			local lk rc_
 			lk=$(yes_if vp_brl_has "$file")
 			rc_=$(vp_store_records)
 			check "$mode" "before the timeout: the lock is still on the server (disconnected)" "$lk"
-			check "$mode" "before the timeout: the record is still in the store ($rc_)" "$(yes_if test "$rc_" -ge 1)"
-			window_ok=$lk
+			[ "$mode" = persistent ] &&
+				check "$mode" "before the timeout: the record is still in the store ($rc_)" "$(yes_if test "$rc_" -ge 1)"
+			lock2=$(vp_second_lock "$file" "$share")
+			echo "  second client, lock before the timeout: $lock2"
+			local l_ok=0
+			case $lock2 in refused*) l_ok=1 ;; esac
+			check "$mode" "before the timeout the second client is refused the lock ($lock2)" "$l_ok"
+			[ "$mode" = stock ] && ctl_second "second client: lock before the timeout" "$lock2"
+			window_ok=0
+			[ "$lk$l_ok" = 11 ] && window_ok=1
 			# the timeout is 5 s after the disconnect: wait for both to go
 			lock_gone() { ! vp_brl_has "$file"; }
 			rec_gone() { [ "$(vp_store_records)" = 0 ]; }
@@ -184,6 +211,10 @@ run_one() {
 			case $open2 in refused*) o_ok=1 ;; esac
 			check "$mode" "in the window the second client is refused the lock ($lock2)" "$l_ok"
 			check "$mode" "in the window the second client is refused a conflicting open ($open2)" "$o_ok"
+			if [ "$mode" = stock ]; then
+				ctl_second "second client: lock in the window" "$lock2"
+				ctl_second "second client: conflicting open in the window" "$open2"
+			fi
 			check "$mode" "the VM's lock is still on the server after those attempts" "$during"
 			window_ok=0
 			[ "$l_ok$o_ok$during" = 111 ] && window_ok=1
@@ -220,11 +251,13 @@ persistent_window=$window_ok
 run_one stock
 stock_window=$window_ok
 
-if [ "$stock_window" = 0 ]; then
-	line="PASS  [stock] $scenario: the window check FAILS on stock (as it must)"
+control=$(ctl_verdict) && control_ok=1 || control_ok=0
+echo "$control"
+if [ "$control_ok" = 1 ]; then
+	line="PASS  [stock] $scenario: the control fails at the guarantee (as it must)"
 	pass_n=$((pass_n + 1))
 else
-	line="FAIL  [stock] $scenario: the window check PASSES on stock too: this test does not test persistence"
+	line="FAIL  [stock] $scenario: ${control#CONTROL ERROR }"
 	fail_n=$((fail_n + 1))
 fi
 summary+=("$line")
@@ -232,5 +265,6 @@ echo
 echo "$name: summary (smbd $SAMBA_UPSTREAM; the [stock] lines are informational except the last)"
 printf '  %s\n' "${summary[@]}"
 echo "$name: window check with vfs_persistent: $([ "$persistent_window" = 1 ] && echo PASS || echo FAIL); on stock: $([ "$stock_window" = 1 ] && echo PASS || echo FAIL)"
+echo "$name: stock $control"
 echo "$name: $pass_n passed, $fail_n failed; $(secs "$t0") s in all"
 [ "$fail_n" = 0 ]
