@@ -5,14 +5,27 @@
 // client GUID) through a server crash and restart.
 //
 //   connect C //HOST/SHARE USER%PASS   new client C (own client GUID)
-//   open C NAME ACCESS SHARE TIMEOUT_MS LEASE PERSISTENT
+//   open C NAME ACCESS SHARE TIMEOUT_MS LEASE PERSISTENT [VARIANT]
 //        persistent/durable v2 create (LEASE: RWH, RH, R or - for none,
-//        then a batch oplock); C remembers the handle
-//   plain C NAME ACCESS SHARE          create without contexts
-//   plain_async C NAME ACCESS SHARE    the same, only sent: the answer
-//        comes with "wait C" (while it waits for a lease break of
-//        another client, that client can "breakack")
-//   wait C                             the answer of C's plain_async
+//        then a batch oplock); C remembers the handle.  VARIANT:
+//        delete-on-close (create option FILE_DELETE_ON_CLOSE), or
+//        same-guid (the create GUID and lease key of C's last open again,
+//        as a client that repeats a create does)
+//   opendir C NAME TIMEOUT_MS PERSISTENT
+//        the same on a directory (FILE_DIRECTORY_FILE, open-if, access
+//        list + read attributes + synchronize, share read + write, no
+//        lease or oplock)
+//   plain C NAME ACCESS SHARE [DISPOSITION [OPTIONS]]
+//        create without contexts (default open-if, FILE_NON_DIRECTORY_FILE)
+//   plain_async C NAME ACCESS SHARE [DISPOSITION [OPTIONS]]
+//        the same, only sent: the answer comes with "wait C" (while it
+//        waits for a lease break of another client, that client can
+//        "breakack")
+//   poll C MS                          reads what C's connection receives
+//        for MS ms (kept for later commands); prints whether C's
+//        plain_async has had an interim response and its final answer
+//   wait C                             the answer of C's plain_async, and
+//        whether an interim response (STATUS_PENDING) came before it
 //   breakack C                         waits for a lease break on C's
 //        connection and, if it asks for one, acknowledges it with the
 //        new state; prints both states
@@ -48,6 +61,75 @@ using namespace samba_ca::smbclient3;
 
 namespace {
 
+// The client's TCP transport, watched: notes the interim responses
+// (STATUS_PENDING, async) to a create sent with plain_async, and can read
+// ahead for a while (Poll) to see whether its final answer has come, the
+// frames kept for the client.
+class WatchingTransport : public Transport {
+ public:
+  explicit WatchingTransport(std::unique_ptr<TcpTransport> tcp, int timeout_ms)
+      : tcp_(std::move(tcp)), timeout_ms_(timeout_ms) {}
+
+  Status Send(const uint8_t* pdu, size_t len) override {
+    return tcp_->Send(pdu, len);
+  }
+  Status Recv(Bytes* pdu) override {
+    if (!ahead_.empty()) {
+      *pdu = std::move(ahead_.front());
+      ahead_.erase(ahead_.begin());
+      return Status::Ok();
+    }
+    Status s = tcp_->Recv(pdu);
+    if (s.ok()) Note(*pdu);
+    return s;
+  }
+  void Close() override { tcp_->Close(); }
+  size_t max_message_size() const override {
+    return tcp_->max_message_size();
+  }
+
+  // Watches the responses to message `id` from now on.
+  void Watch(uint64_t id) {
+    watched_ = id;
+    interim_ = false;
+    answered_ = false;
+  }
+  // Reads for `ms` milliseconds, keeping what comes for Recv().
+  void Poll(int ms) {
+    tcp_->set_recv_timeout_ms(ms);
+    Bytes frame;
+    while (tcp_->Recv(&frame).ok()) {
+      Note(frame);
+      ahead_.push_back(std::move(frame));
+    }
+    tcp_->set_recv_timeout_ms(timeout_ms_);
+  }
+  bool interim() const { return interim_; }
+  bool answered() const { return answered_; }
+
+ private:
+  void Note(const Bytes& frame) {
+    Smb2Header h;
+    if (frame.size() < 4 || frame[0] != 0xFE ||
+        !DecodeHeader(frame.data(), frame.size(), &h).ok() ||
+        h.message_id != watched_) {
+      return;
+    }
+    if ((h.flags & kFlagAsyncCommand) && h.status == kStatusPending) {
+      interim_ = true;
+    } else {
+      answered_ = true;
+    }
+  }
+
+  std::unique_ptr<TcpTransport> tcp_;
+  int timeout_ms_;
+  std::vector<Bytes> ahead_;
+  uint64_t watched_ = ~0ull;
+  bool interim_ = false;
+  bool answered_ = false;
+};
+
 struct Handle {
   std::unique_ptr<Smb2Client> client;
   FileId fid;
@@ -59,6 +141,8 @@ struct Handle {
   std::string name;
   uint32_t access = 0;
   uint32_t share = 0;
+  uint32_t create_options = kOptionNonDirectoryFile;
+  WatchingTransport* transport = nullptr;  // owned by client
   uint64_t pending_create = 0;  // message id of a plain_async create
   CreateRequest pending_request;
 };
@@ -128,6 +212,17 @@ void Run(const std::vector<std::string>& w) {
     o.timeout_ms = 20000;
     Handle& h = clients[w[1]];
     h = Handle();
+    Handle* hp = &h;  // map nodes stay put
+    o.connect_transport = [hp](const ClientOptions& co,
+                               std::unique_ptr<Transport>* out) {
+      std::unique_ptr<TcpTransport> tcp;
+      Status s = TcpTransport::Connect(co.host, co.port, co.timeout_ms, &tcp);
+      if (!s.ok()) return s;
+      tcp->set_recv_timeout_ms(co.timeout_ms);
+      hp->transport = new WatchingTransport(std::move(tcp), co.timeout_ms);
+      out->reset(hp->transport);
+      return Status::Ok();
+    };
     h.client.reset(new Smb2Client(o));
     Status s = h.client->Connect();
     if (!s.ok()) return Err(s);
@@ -141,25 +236,49 @@ void Run(const std::vector<std::string>& w) {
   }
   Handle& h = clients[w[1]];
   Smb2Client* c = h.client.get();
-  if (cmd == "open" && w.size() == 8) {
+  if ((cmd == "open" && (w.size() == 8 || w.size() == 9)) ||
+      (cmd == "opendir" && w.size() == 5)) {
+    const bool dir = cmd == "opendir";
+    const std::string variant = (w.size() == 9) ? w[8] : "";
+    if (!variant.empty() && variant != "delete-on-close" &&
+        variant != "same-guid") {
+      printf("ERR 0xffffffff unknown open variant %s\n", variant.c_str());
+      return;
+    }
     CreateRequest req;
     req.name = w[2];
-    req.desired_access = strtoul(w[3].c_str(), nullptr, 0);
-    req.share_access = strtoul(w[4].c_str(), nullptr, 0);
     req.create_disposition = kDispositionOpenIf;
-    RAND_bytes(h.create_guid, 16);
-    RAND_bytes(h.lease_key, 16);
+    if (dir) {
+      req.desired_access = 0x00100081;  // SYNCHRONIZE, read attrs, list
+      req.share_access = 0x00000003;    // read, write
+      req.file_attributes = 0x00000010;  // FILE_ATTRIBUTE_DIRECTORY
+      req.create_options = 0x00000001;  // FILE_DIRECTORY_FILE
+    } else {
+      req.desired_access = strtoul(w[3].c_str(), nullptr, 0);
+      req.share_access = strtoul(w[4].c_str(), nullptr, 0);
+    }
+    if (variant == "delete-on-close") {
+      req.create_options |= 0x00001000;  // FILE_DELETE_ON_CLOSE
+    }
+    if (variant != "same-guid") {
+      RAND_bytes(h.create_guid, 16);
+      RAND_bytes(h.lease_key, 16);
+    }
+    const std::string& timeout = dir ? w[3] : w[5];
+    const std::string& persistent = dir ? w[4] : w[7];
+    const std::string lease = dir ? "" : w[6];
     DurableV2Request d;
-    d.timeout_ms = strtoul(w[5].c_str(), nullptr, 0);
-    d.flags = (w[7] == "1") ? kDhandleFlagPersistent : 0;
+    d.timeout_ms = strtoul(timeout.c_str(), nullptr, 0);
+    d.flags = (persistent == "1") ? kDhandleFlagPersistent : 0;
     memcpy(d.create_guid, h.create_guid, 16);
     req.contexts.push_back(MakeDh2q(d));
-    h.lease_state = ParseLease(w[6]);
-    if (w[6] == "-") {
+    h.lease_state = ParseLease(lease);
+    if (lease == "-") {
       req.oplock_level = kOplockBatch;
-    } else {
+    } else if (!dir) {
       AddLease(h.lease_key, h.lease_state, &req);
     }
+    h.create_options = req.create_options;
     OpenResult r;
     Status s = c->Create(req, &r);
     if (!s.ok()) return Err(s);
@@ -178,15 +297,21 @@ void Run(const std::vector<std::string>& w) {
         r.response.oplock_level);
     return;
   }
-  if ((cmd == "plain" || cmd == "plain_async") && w.size() == 5) {
+  if ((cmd == "plain" || cmd == "plain_async") && w.size() >= 5 &&
+      w.size() <= 7) {
     CreateRequest req;
     req.name = w[2];
     req.desired_access = strtoul(w[3].c_str(), nullptr, 0);
     req.share_access = strtoul(w[4].c_str(), nullptr, 0);
     req.create_disposition = kDispositionOpenIf;
+    if (w.size() >= 6) {
+      req.create_disposition = strtoul(w[5].c_str(), nullptr, 0);
+    }
+    if (w.size() == 7) req.create_options = strtoul(w[6].c_str(), nullptr, 0);
     if (cmd == "plain_async") {
       Status s = c->CreateSend(req, &h.pending_create);
       if (!s.ok()) return Err(s);
+      if (h.transport != nullptr) h.transport->Watch(h.pending_create);
       h.pending_request = req;
       printf("OK sent\n");
       return;
@@ -199,13 +324,31 @@ void Run(const std::vector<std::string>& w) {
     printf("OK fid=%llu\n", static_cast<unsigned long long>(h.fid.persistent));
     return;
   }
+  if (cmd == "poll" && w.size() == 3) {
+    if (h.transport == nullptr) {
+      printf("ERR 0xffffffff not connected\n");
+      return;
+    }
+    h.transport->Poll(atoi(w[2].c_str()));
+    printf("OK interim=%s answered=%s\n",
+           h.transport->interim() ? "yes" : "no",
+           h.transport->answered() ? "yes" : "no");
+    return;
+  }
   if (cmd == "wait") {
     OpenResult r;
     Status s = c->CreateReceive(h.pending_create, h.pending_request, &r);
-    if (!s.ok()) return Err(s);
+    const char* interim =
+        (h.transport != nullptr && h.transport->interim()) ? "yes" : "no";
+    if (!s.ok()) {
+      printf("ERR 0x%08x %s (interim=%s)\n", s.ntstatus(),
+             s.ToString().c_str(), interim);
+      return;
+    }
     h.fid = r.response.file_id;
     h.open = true;
-    printf("OK fid=%llu\n", static_cast<unsigned long long>(h.fid.persistent));
+    printf("OK fid=%llu interim=%s\n",
+           static_cast<unsigned long long>(h.fid.persistent), interim);
     return;
   }
   if (cmd == "breakack") {
@@ -288,6 +431,7 @@ void Run(const std::vector<std::string>& w) {
     req.desired_access = h.access;
     req.share_access = h.share;
     req.create_disposition = kDispositionOpen;
+    req.create_options = h.create_options;
     DurableV2Reconnect rc;
     rc.file_id = h.fid;
     memcpy(rc.create_guid, h.create_guid, 16);
