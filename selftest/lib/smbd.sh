@@ -112,7 +112,9 @@ smbd_start() {
 # smbd_stop DIR: stop the smbd started by smbd_start, and its children.
 smbd_stop() {
 	local dir=$1 pid i
-	pid=$(cat "$dir/smbd.pid" 2>/dev/null)
+	# no pid file once stopped: a second stop (an exit trap after an
+	# explicit stop) must not fail a "set -e" caller
+	pid=$(cat "$dir/smbd.pid" 2>/dev/null) || pid=
 	if [ -n "$pid" ] && [ "$pid" -gt 1 ]; then
 		kill -TERM "$pid" 2>/dev/null
 		for i in $(seq 1 50); do
