@@ -24,6 +24,8 @@
 //   poll C MS                          reads what C's connection receives
 //        for MS ms (kept for later commands); prints whether C's
 //        plain_async has had an interim response and its final answer
+//   setname C NAME                     C's file was renamed (by another
+//        client): its next DH2C names NAME
 //   wait C                             the answer of C's plain_async, and
 //        whether an interim response (STATUS_PENDING) came before it
 //   breakack C                         waits for a lease break on C's
@@ -333,6 +335,11 @@ void Run(const std::vector<std::string>& w) {
     printf("OK interim=%s answered=%s\n",
            h.transport->interim() ? "yes" : "no",
            h.transport->answered() ? "yes" : "no");
+    return;
+  }
+  if (cmd == "setname" && w.size() == 3) {
+    h.name = w[2];
+    printf("OK\n");
     return;
   }
   if (cmd == "wait") {

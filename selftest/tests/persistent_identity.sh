@@ -13,6 +13,10 @@
 #                 smbd's back (renamed away, a new file of that name): A's
 #                 DH2C is refused (OBJECT_NAME_NOT_FOUND), the log names
 #                 the file; B opens the new file freely.
+#   rename        A's persistent open (share RWD, lease R); another client
+#                 (smbclient) renames
+#                 the file through smbd; kill -9; A's DH2C (naming the new
+#                 name) gives back its open with its data.
 #   stream        a persistent request on s.dat:str1 (a share with
 #                 streams_xattr): smbd 4.22 keeps no durable handle on a
 #                 stream (vfs_default_durable_cookie), so the answer must
@@ -208,6 +212,33 @@ send drop b
 send drop a
 [ "$nfail" -eq 0 ] || fail=1
 section "a replaced file is not reattached"
+
+echo "== a rename through smbd keeps the open reachable"
+nfail=0
+send connect a "//$addr/ca" "$creds"
+# lease R: a rename breaks handle caching, which this client would have
+# to acknowledge while smbclient waits
+send open a before-rename.dat $RW 7 60000 R 1
+check "A: persistent open (share RWD, lease R)" "^OK .*persistent=1"
+send write a 0 renamed-data
+if "$SAMBA_BIN/smbclient" -s "$dir/smb.conf" "//$addr/ca" -U "$creds" -m SMB3 \
+	-c "rename before-rename.dat sub-renamed.dat" >"$dir/rename.out" 2>&1; then
+	echo "  ok: another client renamed it through smbd"
+else
+	echo "  NOT OK: rename through smbd failed:"
+	sed 's/^/    /' "$dir/rename.out"
+	nfail=$((nfail + 1))
+fi
+kill_serving
+send setname a sub-renamed.dat
+send reconnect a
+check "A's DH2C after the rename and kill -9" "^OK .*same=yes"
+send read a 0 12
+check "A reads its data" "^OK renamed-data$"
+send close a
+send drop a
+[ "$nfail" -eq 0 ] || fail=1
+section "a rename through smbd keeps the open reachable"
 
 echo "== a persistent request on a stream"
 nfail=0

@@ -418,6 +418,18 @@ pcore_status pcore_update_lease(pcore_table* table, uint64_t persistent_id,
                                                 lease_state, lease_epoch));
 }
 
+pcore_status pcore_update_path(pcore_table* table, uint64_t persistent_id,
+                               const char* path) {
+  if (table == nullptr) {
+    return PCORE_INVALID_PARAMETER;
+  }
+  std::string p;
+  if (!CopyString(path, PCORE_MAX_PATH_LEN, &p)) {
+    return Finish(table, Status::Invalid("path missing or too long"));
+  }
+  return Finish(table, table->table.UpdatePath(persistent_id, p));
+}
+
 pcore_status pcore_check_open_conflict(pcore_table* table,
                                        const char* share_name, const char* path,
                                        uint64_t now_us) {

@@ -645,6 +645,22 @@ Status HandleTable::UpdateLease(uint64_t persistent_id, uint8_t oplock_level,
   });
 }
 
+Status HandleTable::UpdatePath(uint64_t persistent_id,
+                               const std::string& path) {
+  return Update(persistent_id, [&](OpenRecord* r, bool* write) {
+    if (!r->file.known) {
+      // its index entry is its path: a rename would orphan it
+      return Status::Invalid("record without a file identity");
+    }
+    if (r->path == path) {
+      *write = false;
+      return Status::OK();
+    }
+    r->path = path;
+    return Status::OK();  // Update's encoder checks the path
+  });
+}
+
 Status HandleTable::CheckOpenConflict(const std::string& share_name,
                                       const std::string& path,
                                       uint64_t now_us) {

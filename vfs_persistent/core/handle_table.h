@@ -72,6 +72,9 @@ class HandleTable {
                     uint32_t lock_sequence);
   Status UpdateLease(uint64_t persistent_id, uint8_t oplock_level,
                      uint32_t lease_state, uint16_t lease_epoch);
+  // A rename through smbd: the record's path follows its file (records with
+  // a file identity only; the index entry is the identity and stays).
+  Status UpdatePath(uint64_t persistent_id, const std::string& path);
   Status CheckOpenConflict(const std::string& share_name,
                            const std::string& path, uint64_t now_us);
   Status Sweep(uint64_t now_us, const SweepVisitor& visitor);

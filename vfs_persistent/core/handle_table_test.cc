@@ -491,9 +491,22 @@ void test_file_index(void** state) {
   assert_int_equal(fixed, 1);
   ExpectOk(f->table.FileIds(c.file, &ids));
   assert_int_equal(ids.size(), 1);
+  // a rename: the path follows, the file index entry stays
+  ExpectOk(f->table.UpdatePath(2, "moved/there"));
+  OpenRecord got;
+  ExpectOk(f->table.Fetch(2, &got));
+  assert_string_equal(got.path.c_str(), "moved/there");
+  ExpectOk(f->table.FileIds(a.file, &ids));
+  assert_int_equal(ids.size(), 1);
+  ExpectCode(f->table.UpdatePath(2, "/absolute"), PCORE_INVALID_PARAMETER);
+  ExpectCode(f->table.UpdatePath(99, "x"), PCORE_NOT_FOUND);
   ExpectOk(f->table.Release(2));
   ExpectOk(f->table.Release(3));
   assert_int_equal(f->store.size(), 0);
+  // a record without an identity is indexed by its path: no rename
+  OpenRecord old = MakeOpen(4, false);
+  ExpectOk(f->table.Grant(old));
+  ExpectCode(f->table.UpdatePath(4, "new"), PCORE_INVALID_PARAMETER);
 }
 
 void test_release(void** state) {

@@ -378,6 +378,14 @@ pcore_status pcore_update_lease(struct pcore_table *table,
 				uint32_t lease_state, uint16_t lease_epoch);
 
 /*
+ * A rename through smbd of the open's file: the record's path (relative to
+ * its share) follows, synced.  PCORE_INVALID_PARAMETER for a record of an
+ * older store without a file identity.
+ */
+pcore_status pcore_update_path(struct pcore_table *table,
+			       uint64_t persistent_id, const char *path);
+
+/*
  * A new open of share_name/path by someone else: PCORE_FILE_NOT_AVAILABLE if
  * a disconnected, unexpired persistent open holds the file ([MS-SMB2]
  * 3.3.5.9), PCORE_OK otherwise.  Scans the store.
