@@ -803,30 +803,6 @@ static uint32_t persistent_map_access(uint32_t access_mask)
 	return access_mask;
 }
 
-#define PERSISTENT_DATA_ACCESS \
-	(SEC_FILE_READ_DATA | SEC_FILE_WRITE_DATA | SEC_FILE_APPEND_DATA | \
-	 SEC_FILE_EXECUTE | SEC_STD_DELETE)
-
-/* [MS-FSA] 2.1.5.1.2: does an open with (access, share) meet the other? */
-static bool persistent_share_conflict(uint32_t access1, uint32_t share1,
-				      uint32_t access2, uint32_t share2)
-{
-	if ((access2 & (SEC_FILE_WRITE_DATA | SEC_FILE_APPEND_DATA)) &&
-	    !(share1 & FILE_SHARE_WRITE))
-	{
-		return true;
-	}
-	if ((access2 & (SEC_FILE_READ_DATA | SEC_FILE_EXECUTE)) &&
-	    !(share1 & FILE_SHARE_READ))
-	{
-		return true;
-	}
-	if ((access2 & SEC_STD_DELETE) && !(share1 & FILE_SHARE_DELETE)) {
-		return true;
-	}
-	return false;
-}
-
 /*
  * Whether a stored open is on the file being opened or locked: by the
  * file's identity where the record has one (any share, any path that
@@ -858,84 +834,30 @@ struct persistent_open_conflict_state {
 	const char *stream_name;
 	const char *share_name;
 	const char *path;
-	uint32_t access_mask;
-	uint32_t share_access;
-	uint32_t create_disposition;
-	const uint8_t *client_guid; /* NULL: internal open */
-	const struct smb2_lease *lease;
+	struct pcore_open_request req;
 	uint64_t holder;
 	NTSTATUS status;
 };
 
+/* The decision is the core's (pcore_open_conflict); this gathers and maps. */
 static bool persistent_open_conflict_fn(const struct pcore_open *view,
 					void *private_data)
 {
 	struct persistent_open_conflict_state *state = private_data;
-	bool overwrite;
+	pcore_status st;
 
 	if (!persistent_view_is_file(view, state->fid, state->stream_name,
 				     state->share_name, state->path))
 	{
 		return false;
 	}
-
-	if (state->lease != NULL && view->lease_version != 0 &&
-	    state->client_guid != NULL &&
-	    memcmp(view->client_guid, state->client_guid,
-		   PCORE_GUID_SIZE) == 0)
-	{
-		uint8_t key[PCORE_GUID_SIZE];
-
-		persistent_lease_key_bytes(&state->lease->lease_key, key);
-		if (memcmp(key, view->lease_key, PCORE_GUID_SIZE) == 0) {
-			/* the owner's own lease: no conflict */
-			return false;
-		}
-	}
-
-	if (!(state->access_mask & PERSISTENT_DATA_ACCESS)) {
-		/* attribute-only opens break nothing */
+	st = pcore_open_conflict(view, &state->req);
+	if (st == PCORE_OK) {
 		return false;
 	}
-
-	/*
-	 * The disconnected open still holds its share mode: a sharing
-	 * violation as for a connected open ([MS-FSA] 2.1.5.1.2).
-	 */
-	if (persistent_share_conflict(view->access_mask, view->share_access,
-				      state->access_mask,
-				      state->share_access) ||
-	    persistent_share_conflict(state->access_mask,
-				      state->share_access,
-				      view->access_mask, view->share_access))
-	{
-		state->holder = view->persistent_id;
-		state->status = NT_STATUS_SHARING_VIOLATION;
-		return true;
-	}
-
-	/*
-	 * Otherwise the open would have to break the holder's caching,
-	 * and the break cannot be delivered to a disconnected client:
-	 * write caching (lease W, exclusive or batch oplock) breaks on any
-	 * data open, anything cached breaks on an overwrite.
-	 */
-	overwrite = state->create_disposition == FILE_SUPERSEDE ||
-		    state->create_disposition == FILE_OVERWRITE ||
-		    state->create_disposition == FILE_OVERWRITE_IF;
-	if ((view->oplock_level == PCORE_OPLOCK_LEASE &&
-	     (view->lease_state & PCORE_LEASE_WRITE)) ||
-	    view->oplock_level == PCORE_OPLOCK_EXCLUSIVE ||
-	    view->oplock_level == PCORE_OPLOCK_BATCH ||
-	    (overwrite && view->oplock_level != PCORE_OPLOCK_NONE &&
-	     (view->oplock_level != PCORE_OPLOCK_LEASE ||
-	      view->lease_state != 0)))
-	{
-		state->holder = view->persistent_id;
-		state->status = NT_STATUS_FILE_NOT_AVAILABLE;
-		return true;
-	}
-	return false;
+	state->holder = view->persistent_id;
+	state->status = pcore_status_to_ntstatus(st);
+	return true;
 }
 
 struct persistent_lock_conflict_state {
@@ -951,21 +873,10 @@ struct persistent_lock_conflict_state {
 	bool conflict;
 };
 
-static bool persistent_ranges_overlap(uint64_t o1, uint64_t l1,
-				      uint64_t o2, uint64_t l2)
-{
-	if (l1 == 0 || l2 == 0) {
-		return false;
-	}
-	/* ends are exclusive; compare without overflowing */
-	return o1 <= o2 + (l2 - 1) && o2 <= o1 + (l1 - 1);
-}
-
 static bool persistent_lock_conflict_fn(const struct pcore_open *view,
 					void *private_data)
 {
 	struct persistent_lock_conflict_state *state = private_data;
-	uint32_t i;
 
 	if (view->persistent_id == state->own_id ||
 	    !persistent_view_is_file(view, state->fid, state->stream_name,
@@ -973,21 +884,14 @@ static bool persistent_lock_conflict_fn(const struct pcore_open *view,
 	{
 		return false;
 	}
-	for (i = 0; i < view->num_locks; i++) {
-		const struct pcore_lock *l = &view->locks[i];
-
-		if (!state->exclusive && l->type != PCORE_LOCK_EXCLUSIVE) {
-			continue;
-		}
-		if (persistent_ranges_overlap(l->offset, l->length,
-					      state->offset, state->length))
-		{
-			state->holder = view->persistent_id;
-			state->conflict = true;
-			return true;
-		}
+	if (!pcore_lock_conflict(view, state->offset, state->length,
+				 state->exclusive ? 1 : 0))
+	{
+		return false;
 	}
-	return false;
+	state->holder = view->persistent_id;
+	state->conflict = true;
+	return true;
 }
 
 /* ---- connect ---- */
@@ -1223,17 +1127,24 @@ static NTSTATUS persistent_create_file(
 			.stream_name = smb_fname->stream_name,
 			.share_name = config->share_name,
 			.path = smb_fname->base_name,
-			.access_mask = persistent_map_access(access_mask),
-			.share_access = share_access,
-			.create_disposition = create_disposition,
-			.client_guid = client_guid,
-			.lease = (oplock_request == LEASE_OPLOCK) ? lease :
-								     NULL,
+			.req = {
+				.access_mask = persistent_map_access(
+					access_mask),
+				.share_access = share_access,
+				.create_disposition = create_disposition,
+				.client_guid = client_guid,
+				.has_lease = (oplock_request == LEASE_OPLOCK &&
+					      lease != NULL),
+			},
 			.status = NT_STATUS_OK,
 		};
 
 		persistent_guid_bytes(&req->xconn->smb2.client.guid,
 				      client_guid);
+		if (cstate.req.has_lease) {
+			persistent_lease_key_bytes(&lease->lease_key,
+						   cstate.req.lease_key);
+		}
 		if (exists) {
 			fid = vfs_file_id_from_sbuf(handle->conn,
 						    &smb_fname->st);
@@ -2088,6 +1999,7 @@ static NTSTATUS persistent_durable_reconnect(struct vfs_handle_struct *handle,
 	uint64_t disconnect_time_us;
 	struct smb2_lease req_lease = {};
 	bool req_has_lease = false;
+	size_t i;
 	pcore_status st;
 	NTSTATUS status;
 
@@ -2182,11 +2094,19 @@ static NTSTATUS persistent_durable_reconnect(struct vfs_handle_struct *handle,
 	/*
 	 * [MS-SMB2] 3.3.5.14: the lock sequences are state of the open; smbd
 	 * checks a replayed lock against op->global, which a dead smbd took
-	 * with it.
+	 * with it.  The stored entries are put back; an entry the store does
+	 * not hold keeps what smbd's global record has (a clean disconnect
+	 * keeps it there).
 	 */
-	memcpy(op->global->lock_sequence_array, view.lock_sequence,
-	       MIN(sizeof(op->global->lock_sequence_array),
-		   sizeof(view.lock_sequence)));
+	for (i = 0; i < ARRAY_SIZE(op->global->lock_sequence_array) &&
+		    i < ARRAY_SIZE(view.lock_sequence);
+	     i++)
+	{
+		if (view.lock_sequence[i] != PCORE_LOCK_SEQUENCE_INVALID) {
+			op->global->lock_sequence_array[i] =
+				view.lock_sequence[i];
+		}
+	}
 
 	/*
 	 * A clean disconnect left smbd's state disconnected: the default

@@ -28,6 +28,7 @@ for name in samba_ca_persistent_record_test \
 	samba_ca_persistent_handle_table_test \
 	samba_ca_persistent_journal_test \
 	samba_ca_persistent_cookie_test \
+	samba_ca_persistent_conflict_test \
 	samba_ca_persistent_c_api_test; do
 	bin="$dir/$name"
 	if [ ! -x "$bin" ]; then

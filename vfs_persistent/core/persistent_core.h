@@ -44,6 +44,7 @@ typedef enum pcore_status {
 	PCORE_NOT_CONNECTED,           /* disconnect of a disconnected open */
 	PCORE_ALREADY_EXISTS,          /* grant of an id or create GUID in use */
 	PCORE_FILE_NOT_AVAILABLE,      /* a disconnected persistent open holds it */
+	PCORE_SHARING_VIOLATION,       /* ... and its share mode denies the open */
 	/* Arguments and records. */
 	PCORE_INVALID_PARAMETER,       /* an argument fails the record's checks */
 	PCORE_CORRUPT_RECORD,          /* a stored record fails its checks */
@@ -384,6 +385,40 @@ pcore_status pcore_update_lease(struct pcore_table *table,
  */
 pcore_status pcore_update_path(struct pcore_table *table,
 			       uint64_t persistent_id, const char *path);
+
+/*
+ * Another client's open of a file a disconnected persistent open holds
+ * (the glue has found `held` by the file's identity).  access_mask has
+ * generic bits mapped to file rights; client_guid NULL for an open of
+ * smbd's own.
+ */
+struct pcore_open_request {
+	uint32_t access_mask;
+	uint32_t share_access;
+	uint32_t create_disposition;
+	const uint8_t *client_guid;
+	int has_lease;
+	uint8_t lease_key[PCORE_GUID_SIZE];
+};
+
+/*
+ * PCORE_OK: no conflict (an attribute-only open, the owner's own lease,
+ * share modes that agree and no caching to break);
+ * PCORE_SHARING_VIOLATION: the held share mode denies it, or its share
+ * mode denies the held open; PCORE_FILE_NOT_AVAILABLE: it would have to
+ * break caching the absent owner cannot give up (write caching, or any
+ * caching for an overwrite or supersede).
+ */
+pcore_status pcore_open_conflict(const struct pcore_open *held,
+				 const struct pcore_open_request *req);
+
+/*
+ * 1 if a lock [offset, offset + length) (exclusive or shared) conflicts
+ * with a byte-range lock of `held`; shared locks share; zero-length
+ * ranges overlap nothing.
+ */
+int pcore_lock_conflict(const struct pcore_open *held, uint64_t offset,
+			uint64_t length, int exclusive);
 
 /*
  * A new open of share_name/path by someone else: PCORE_FILE_NOT_AVAILABLE if
