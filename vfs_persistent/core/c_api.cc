@@ -418,6 +418,16 @@ pcore_status pcore_update_lease(pcore_table* table, uint64_t persistent_id,
                                                 lease_state, lease_epoch));
 }
 
+pcore_status pcore_set_lock_sequence(pcore_table* table,
+                                     uint64_t persistent_id,
+                                     uint32_t lock_sequence) {
+  if (table == nullptr) {
+    return PCORE_INVALID_PARAMETER;
+  }
+  return Finish(table,
+                table->table.SetLockSequence(persistent_id, lock_sequence));
+}
+
 pcore_status pcore_update_path(pcore_table* table, uint64_t persistent_id,
                                const char* path) {
   if (table == nullptr) {

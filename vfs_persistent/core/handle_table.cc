@@ -611,6 +611,25 @@ Status HandleTable::AddLock(uint64_t persistent_id, const ByteRangeLock& lock,
   });
 }
 
+Status HandleTable::SetLockSequence(uint64_t persistent_id,
+                                    uint32_t lock_sequence) {
+  uint32_t slot;
+  uint8_t number;
+  if (!LockSequenceSlot(lock_sequence, &slot, &number)) {
+    return Status::Invalid("lock sequence index " +
+                           std::to_string(lock_sequence >> 4) +
+                           " outside 1..64");
+  }
+  return Update(persistent_id, [&](OpenRecord* r, bool* write) {
+    if (r->lock_sequence[slot] == number) {
+      *write = false;  // a repeat: nothing new to store
+      return Status::OK();
+    }
+    r->lock_sequence[slot] = number;
+    return Status::OK();
+  });
+}
+
 Status HandleTable::RemoveLock(uint64_t persistent_id, uint64_t offset,
                                uint64_t length, uint32_t lock_sequence) {
   return Update(persistent_id, [&](OpenRecord* r, bool*) {

@@ -70,6 +70,8 @@ class HandleTable {
                  uint32_t lock_sequence);
   Status RemoveLock(uint64_t persistent_id, uint64_t offset, uint64_t length,
                     uint32_t lock_sequence);
+  // A LOCK request with this LockSequence succeeded: its entry is stored.
+  Status SetLockSequence(uint64_t persistent_id, uint32_t lock_sequence);
   Status UpdateLease(uint64_t persistent_id, uint8_t oplock_level,
                      uint32_t lease_state, uint16_t lease_epoch);
   // A rename through smbd: the record's path follows its file (records with

@@ -410,6 +410,27 @@ void test_update_lease(void** state) {
              PCORE_INVALID_PARAMETER);
 }
 
+void test_set_lock_sequence(void** state) {
+  Fixture* f = F(state);
+  OpenRecord open = MakeOpen(kId, true);
+  ExpectOk(f->table.Grant(open));
+  ExpectOk(f->table.SetLockSequence(kId, (1 << 4) | 5));
+  ExpectOk(f->table.SetLockSequence(kId, (64 << 4) | 15));
+  OpenRecord got;
+  ExpectOk(f->table.Fetch(kId, &got));
+  assert_int_equal(got.lock_sequence[0], 5);
+  assert_int_equal(got.lock_sequence[63], 15);
+  assert_int_equal(got.lock_sequence[1], kLockSequenceInvalid);
+  uint64_t seq = got.sequence;
+  // the same entry again stores nothing
+  ExpectOk(f->table.SetLockSequence(kId, (1 << 4) | 5));
+  ExpectOk(f->table.Fetch(kId, &got));
+  assert_int_equal(got.sequence, seq);
+  ExpectCode(f->table.SetLockSequence(kId, 5), PCORE_INVALID_PARAMETER);
+  ExpectCode(f->table.SetLockSequence(kId, 65 << 4), PCORE_INVALID_PARAMETER);
+  ExpectCode(f->table.SetLockSequence(kId + 1, (1 << 4) | 1), PCORE_NOT_FOUND);
+}
+
 void test_path_index(void** state) {
   Fixture* f = F(state);
   OpenRecord a = MakeOpen(1, true);
@@ -735,6 +756,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_store_failure_on_update, Setup,
                                       Teardown),
       cmocka_unit_test_setup_teardown(test_update_lease, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_set_lock_sequence, Setup,
+                                      Teardown),
       cmocka_unit_test_setup_teardown(test_path_index, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_file_index, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_release, Setup, Teardown),

@@ -373,6 +373,16 @@ pcore_status pcore_lock_remove(struct pcore_table *table,
 			       uint64_t persistent_id, uint64_t offset,
 			       uint64_t length, uint32_t lock_sequence);
 
+/*
+ * [MS-SMB2] 3.3.5.14: a LOCK request with this LockSequence field (index
+ * in bits 4..31, 1..64; number in bits 0..3) succeeded: the entry is
+ * stored (synced), so that a replay after a crash or a restart is
+ * answered once.
+ */
+pcore_status pcore_set_lock_sequence(struct pcore_table *table,
+				     uint64_t persistent_id,
+				     uint32_t lock_sequence);
+
 /* A lease break or oplock change. */
 pcore_status pcore_update_lease(struct pcore_table *table,
 				uint64_t persistent_id, uint8_t oplock_level,
