@@ -47,7 +47,7 @@
 #include "dbwrap/dbwrap.h"
 #include "serverid.h"
 #include "smbd/smbXsrv_open.h"
-#include "smbd/scavenger.h"
+#include "smbd/persistent_hooks.h"
 #include "librpc/gen_ndr/smbXsrv.h"
 #include "persistent_glue.h"
 #include "core/pcore_ntstatus.h"
@@ -2347,7 +2347,6 @@ static struct vfs_fn_pointers vfs_persistent_fns = {
 	.durable_reconnect_fn = persistent_durable_reconnect,
 	.brl_lock_windows_fn = persistent_brl_lock_windows,
 	.brl_unlock_windows_fn = persistent_brl_unlock_windows,
-	.durable_lookup_fn = persistent_durable_lookup,
 };
 
 struct persistent_db *persistent_handle_db(struct vfs_handle_struct *handle)
@@ -2360,16 +2359,17 @@ struct persistent_db *persistent_handle_db(struct vfs_handle_struct *handle)
 }
 
 /*
- * ---- Expiry without a tree connect: in smbd's scavenger (patch 0011) ----
+ * ---- Expiry without a tree connect: in smbd's scavenger (patch 0012) ----
  *
  * The expiry timer runs in smbd processes that have a share of the store
  * connected; when the last client of the share is gone (cut, killed), no
  * such process is left.  smbd's scavenger, which releases the share modes
- * and locks of a disconnected durable open at its timeout, loads the
- * module and calls this after each of its cleanups: the open's record is
- * expired here, and from then on the scavenger also runs the module's
- * expiry timer on the store, so that later disconnects and opens of an
- * smbd that died expire on time with no share connected.
+ * and locks of a disconnected durable open at its timeout, loads this
+ * module when an smbd that disconnected an open names it (it registered
+ * this scavenger_expired hook) and calls this after each of its cleanups:
+ * the open's record is expired here, and from then on the scavenger also
+ * runs the module's expiry timer on the store, so that later disconnects
+ * and opens of an smbd that died expire on time with no share connected.
  */
 static void persistent_scavenger_expired(struct tevent_context *ev,
 					 uint64_t persistent_id)
@@ -2432,10 +2432,28 @@ static void persistent_scavenger_expired(struct tevent_context *ev,
 	TALLOC_FREE(frame);
 }
 
+/*
+ * What smbd asks the module outside the VFS ops (patches 0007-0014,
+ * source3/smbd/persistent_hooks.h): hooks, so that struct vfs_fn_pointers
+ * keeps the layout of 4.22 and modules built for it still load.
+ */
+static const struct smbd_persistent_hooks persistent_hooks = {
+	SMBD_PERSISTENT_HOOKS_INIT,
+	.durable_lookup = persistent_durable_lookup,
+	.scavenger_expired = persistent_scavenger_expired,
+};
+
 static_decl_vfs;
 NTSTATUS vfs_persistent_init(TALLOC_CTX *ctx)
 {
-	smbd_scavenger_register_expired(persistent_scavenger_expired);
+	NTSTATUS status;
+
+	/* First: without its hooks the module must not be used at all. */
+	status = smbd_register_persistent_hooks(PERSISTENT_MODULE_NAME,
+						&persistent_hooks);
+	if (!NT_STATUS_IS_OK(status)) {
+		return status;
+	}
 	return smb_register_vfs(SMB_VFS_INTERFACE_VERSION,
 				PERSISTENT_MODULE_NAME,
 				&vfs_persistent_fns);
