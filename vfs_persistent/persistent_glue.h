@@ -59,7 +59,7 @@ struct GUID;
 /* The store of the share of handle; NULL where persistence is off. */
 struct persistent_db *persistent_handle_db(struct vfs_handle_struct *handle);
 
-/* durable_lookup_fn (persistent_replay.c): a create GUID's open. */
+/* The durable_lookup hook (persistent_replay.c): a create GUID's open. */
 NTSTATUS persistent_durable_lookup(struct vfs_handle_struct *handle,
 				   const struct GUID *client_guid,
 				   const struct GUID *create_guid,

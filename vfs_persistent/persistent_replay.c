@@ -22,12 +22,14 @@
  * the server looks that open up in the GlobalOpenTable.  smbd 4.22 keeps
  * that index only in the replay cache of the smbd serving the client,
  * which dies with the connection; a persistent open outlives both.  With
- * patch 0007 smbd asks SMB_VFS_DURABLE_LOOKUP() when its replay cache
- * does not know the create GUID of a persistent request, and this module
- * answers from its store, which indexes records by create GUID.  smbd
- * then fails the create with STATUS_DUPLICATE_OBJECTID, or (replay flag
- * set) reconnects the open through durable_reconnect_fn and answers with
- * the create action of the original create.
+ * patch 0008 smbd asks the durable_lookup hook (smbd/persistent_hooks.h)
+ * when its replay cache does not know the create GUID of a persistent
+ * request, and this module answers from its store, which indexes records
+ * by create GUID.  smbd then fails the create with
+ * STATUS_DUPLICATE_OBJECTID, or (replay flag set) reconnects the open
+ * through durable_reconnect_fn and answers with the create action of the
+ * original create.  Not found here: smbd asks the next module of the
+ * share that has the hook.
  */
 
 #include "includes.h"
@@ -83,11 +85,7 @@ NTSTATUS persistent_durable_lookup(struct vfs_handle_struct *handle,
 	pcore_status st;
 
 	if (pdb == NULL) {
-		return SMB_VFS_NEXT_DURABLE_LOOKUP(handle,
-						   client_guid,
-						   create_guid,
-						   persistent_id,
-						   create_action);
+		return NT_STATUS_OBJECT_NAME_NOT_FOUND;
 	}
 
 	persistent_replay_guid_bytes(create_guid, create_bytes);
@@ -95,11 +93,7 @@ NTSTATUS persistent_durable_lookup(struct vfs_handle_struct *handle,
 
 	st = pcore_lookup_replay(pdb->table, create_bytes, client_bytes, &rec);
 	if (st == PCORE_NOT_FOUND) {
-		return SMB_VFS_NEXT_DURABLE_LOOKUP(handle,
-						   client_guid,
-						   create_guid,
-						   persistent_id,
-						   create_action);
+		return NT_STATUS_OBJECT_NAME_NOT_FOUND;
 	}
 	if (st != PCORE_OK) {
 		/*

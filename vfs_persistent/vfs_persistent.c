@@ -48,7 +48,7 @@
 #include "dbwrap/dbwrap.h"
 #include "serverid.h"
 #include "smbd/smbXsrv_open.h"
-#include "smbd/scavenger.h"
+#include "smbd/persistent_hooks.h"
 #include "librpc/gen_ndr/smbXsrv.h"
 #include "persistent_glue.h"
 #include "core/pcore_ntstatus.h"
@@ -2681,7 +2681,6 @@ static struct vfs_fn_pointers vfs_persistent_fns = {
 	.brl_lock_windows_fn = persistent_brl_lock_windows,
 	.brl_unlock_windows_fn = persistent_brl_unlock_windows,
 	.renameat_fn = persistent_renameat,
-	.durable_lookup_fn = persistent_durable_lookup,
 };
 
 struct persistent_db *persistent_handle_db(struct vfs_handle_struct *handle)
@@ -2694,16 +2693,17 @@ struct persistent_db *persistent_handle_db(struct vfs_handle_struct *handle)
 }
 
 /*
- * ---- Expiry without a tree connect: in smbd's scavenger (patch 0011) ----
+ * ---- Expiry without a tree connect: in smbd's scavenger (patch 0012) ----
  *
  * The expiry timer runs in smbd processes that have a share of the store
  * connected; when the last client of the share is gone (cut, killed), no
  * such process is left.  smbd's scavenger, which releases the share modes
- * and locks of a disconnected durable open at its timeout, loads the
- * module and calls this after each of its cleanups: the open's record is
- * expired here, and from then on the scavenger also runs the module's
- * expiry timer on the store, so that later disconnects and opens of an
- * smbd that died expire on time with no share connected.
+ * and locks of a disconnected durable open at its timeout, loads this
+ * module when an smbd that disconnected an open names it (it registered
+ * this scavenger_expired hook) and calls this after each of its cleanups:
+ * the open's record is expired here, and from then on the scavenger also
+ * runs the module's expiry timer on the store, so that later disconnects
+ * and opens of an smbd that died expire on time with no share connected.
  */
 static void persistent_scavenger_expired(struct tevent_context *ev,
 					 uint64_t persistent_id)
@@ -2766,10 +2766,112 @@ static void persistent_scavenger_expired(struct tevent_context *ev,
 	TALLOC_FREE(frame);
 }
 
+/*
+ * ---- State changes smbd reports through the persistent hooks ----
+ *
+ * A lease break (started, acknowledged, timed out) and a LOCK request's
+ * lock sequence are state of a persistent open ([MS-SMB2] 3.3.1.10,
+ * 3.3.5.14): stored when they happen, before the answer leaves, so that
+ * after kill -9 or a restart the open comes back with the lease its
+ * client holds now and a replayed lock is answered once.
+ */
+static NTSTATUS persistent_lease_changed(struct vfs_handle_struct *handle,
+					 struct files_struct *fsp,
+					 const struct smb2_lease_key *lease_key,
+					 uint32_t lease_state,
+					 uint16_t lease_epoch)
+{
+	struct persistent_config *config = NULL;
+	uint64_t id;
+	pcore_status st;
+
+	SMB_VFS_HANDLE_GET_DATA(handle, config, struct persistent_config,
+				return NT_STATUS_INTERNAL_ERROR);
+
+	id = persistent_fsp_id(handle, fsp);
+	if (config->pdb == NULL || id == 0) {
+		return NT_STATUS_OK;
+	}
+	st = pcore_update_lease(config->pdb->table, id, PCORE_OPLOCK_LEASE,
+				lease_state, lease_epoch);
+	if (st != PCORE_OK) {
+		DBG_ERR("%s: lease state 0x%" PRIx32 " (epoch %" PRIu16 ") of "
+			"persistent open %" PRIu64 " not stored: %s\n",
+			fsp_str_dbg(fsp),
+			lease_state,
+			lease_epoch,
+			id,
+			pcore_table_last_error(config->pdb->table));
+		/* smbd's lease is lowered already: the record must not stay */
+		persistent_drop(handle, config, fsp,
+				"its lease change was not stored");
+		return pcore_status_to_ntstatus(st);
+	}
+	DBG_DEBUG("%s: persistent open %" PRIu64 ": lease state 0x%" PRIx32
+		  " epoch %" PRIu16 " stored\n",
+		  fsp_str_dbg(fsp),
+		  id,
+		  lease_state,
+		  lease_epoch);
+	return NT_STATUS_OK;
+}
+
+static NTSTATUS persistent_lock_sequence_changed(
+	struct vfs_handle_struct *handle,
+	struct files_struct *fsp,
+	uint32_t bucket_index,
+	uint8_t value)
+{
+	struct persistent_config *config = NULL;
+	uint64_t id;
+	pcore_status st;
+
+	SMB_VFS_HANDLE_GET_DATA(handle, config, struct persistent_config,
+				return NT_STATUS_INTERNAL_ERROR);
+
+	id = persistent_fsp_id(handle, fsp);
+	if (config->pdb == NULL || id == 0) {
+		return NT_STATUS_OK;
+	}
+	st = pcore_set_lock_sequence(config->pdb->table, id,
+				     ((bucket_index + 1) << 4) | (value & 0xF));
+	if (st != PCORE_OK) {
+		DBG_ERR("%s: lock sequence %" PRIu32 "/%u of persistent open "
+			"%" PRIu64 " not stored: %s: the request fails\n",
+			fsp_str_dbg(fsp),
+			bucket_index + 1,
+			(unsigned)value,
+			id,
+			pcore_table_last_error(config->pdb->table));
+		return pcore_status_to_ntstatus(st);
+	}
+	return NT_STATUS_OK;
+}
+
+/*
+ * What smbd asks the module outside the VFS ops (patches 0007-0014,
+ * source3/smbd/persistent_hooks.h): hooks, so that struct vfs_fn_pointers
+ * keeps the layout of 4.22 and modules built for it still load.
+ */
+static const struct smbd_persistent_hooks persistent_hooks = {
+	SMBD_PERSISTENT_HOOKS_INIT,
+	.durable_lookup = persistent_durable_lookup,
+	.scavenger_expired = persistent_scavenger_expired,
+	.lease_changed = persistent_lease_changed,
+	.lock_sequence_changed = persistent_lock_sequence_changed,
+};
+
 static_decl_vfs;
 NTSTATUS vfs_persistent_init(TALLOC_CTX *ctx)
 {
-	smbd_scavenger_register_expired(persistent_scavenger_expired);
+	NTSTATUS status;
+
+	/* First: without its hooks the module must not be used at all. */
+	status = smbd_register_persistent_hooks(PERSISTENT_MODULE_NAME,
+						&persistent_hooks);
+	if (!NT_STATUS_IS_OK(status)) {
+		return status;
+	}
 	return smb_register_vfs(SMB_VFS_INTERFACE_VERSION,
 				PERSISTENT_MODULE_NAME,
 				&vfs_persistent_fns);

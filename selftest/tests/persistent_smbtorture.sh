@@ -12,7 +12,7 @@
 #   smb2.lock and smb2.lease on [ca] and [plain], one line per subtest; a
 #   subtest that passes on [plain] but fails on [ca] is a regression and
 #   fails this test;
-# - replay3..7 run (no skip) and pass on [ca]: replay5 needs patch 0007
+# - replay3..7 run (no skip) and pass on [ca]: replay5 needs patch 0008
 #   (the replayed create of a persistent open from a new connection).
 set -uo pipefail
 . "$SAMBA_CA_TOP/selftest/lib/smbd.sh"
@@ -74,7 +74,7 @@ if [ "$stored" -lt 40 ]; then
 	echo "FAIL: expected a stored record for each of the 40+ table rows"
 	fail=1
 fi
-# Every grant is stored: since patch 0007 replay5's reuse of the create
+# Every grant is stored: since patch 0008 replay5's reuse of the create
 # GUID of its disconnected open is answered before any grant.
 if grep "not stored, so not persistent" "$dir/log.smbd" | grep -q .; then
 	echo "FAIL: a grant was not stored:"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# smbtorture's smb2.persistent suite (patch 0008) of the build:
+# smbtorture's smb2.persistent suite (patch 0009) of the build:
 # - against [ca] (vfs_persistent): every subtest in PASS_ON_CA must pass;
 # - against [caoverride], a stock share that only forces the CA bit
 #   ("smb3 share cap:CONTINUOUS AVAILABILITY = yes", no module): the
