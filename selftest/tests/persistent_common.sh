@@ -334,3 +334,58 @@ pst_stock_window() {
 	sleep 0.5
 	ctl_verdict
 }
+
+# pst_control_verdict NAME FILE: the stock control of a scenario function
+# that ends its output (in FILE) with one line "result: guarantee-held",
+# "result: guarantee-broken WHY" or "result: error WHY", classified by
+# ctl_verdict like every other control (its status is returned).
+pst_control_verdict() {
+	local last
+	last=$(tail -1 "$2")
+	ctl_begin "$1"
+	case $last in
+	"result: guarantee-broken "*)
+		ctl_second "${last#result: guarantee-broken }" granted
+		;;
+	"result: guarantee-held")
+		ctl_second "every attempt of the scenario" "refused (held)"
+		;;
+	"result: error "*)
+		ctl_step "${last#result: error }" 0
+		;;
+	*)
+		ctl_step "the scenario's result line" 0 "${last:-none}"
+		;;
+	esac
+	ctl_verdict
+}
+
+# Sections of a suite: pst_section NAME counts the section just run as
+# passed, or as failed when PST_FAIL is not 0 (then resets it);
+# pst_sections_done prints the closing line and returns the suite's status.
+pst_passed=0
+pst_failed=0
+PST_FAIL=0
+pst_section() {
+	if [ "$PST_FAIL" -eq 0 ]; then
+		pst_passed=$((pst_passed + 1))
+	else
+		pst_failed=$((pst_failed + 1))
+		echo "  FAILED: $1"
+	fi
+	PST_FAIL=0
+}
+pst_sections_done() {
+	echo "$pst_passed passed, $pst_failed failed"
+	[ "$pst_failed" -eq 0 ]
+}
+
+# pst_kill_serving DIR: kill -9 of every smbd of DIR's server that serves
+# a client, then a second for the parent to notice
+pst_kill_serving() {
+	local pids
+	pids=$(pst_serving_pids "$1")
+	echo "  kill -9 of the smbds serving clients:" $pids
+	[ -n "$pids" ] && kill -KILL $pids
+	sleep 1
+}

@@ -60,22 +60,12 @@ pst_driver || exit 1
 
 RW=0x12019f
 READ=0x120089
-fail=0
-
-serving_pid() {
-	"$SAMBA_BIN/smbstatus" -s "$dir/smb.conf" -p 2>/dev/null |
-		awk '$1 ~ /^[0-9]+$/ { print $1 }' | sort -u
-}
 
 # outage EVENT: kill (kill -9 of every smbd child serving a client) or
 # restart (every smbd stopped and started again)
 outage() {
-	local pids
 	if [ "$1" = kill ]; then
-		pids=$(serving_pid)
-		echo "  kill -9 of the smbd serving A: $pids"
-		[ -n "$pids" ] && kill -KILL $pids
-		sleep 1
+		pst_kill_serving "$dir"
 	else
 		echo "  stopping every smbd, starting again"
 		smbd_stop "$dir"
@@ -147,36 +137,7 @@ lock_sequence() {
 	echo "result: guarantee-held"
 }
 
-# stock_verdict FILE: the stock control's last line must say that it
-# failed at the guarantee; passing, or failing earlier, is a test error.
-stock_verdict() {
-	case "$(tail -1 "$1")" in
-	"result: guarantee-broken"*)
-		echo "  ok: stock fails at the guarantee"
-		return 0
-		;;
-	"result: guarantee-held")
-		echo "  ERROR: the control passed on stock: this test cannot fail"
-		;;
-	*)
-		echo "  ERROR: the control failed before the guarantee (test error)"
-		;;
-	esac
-	return 1
-}
 
-passed=0
-failed=0
-# section NAME: count the section just run (fail=1 marks it failed)
-section() {
-	if [ "$fail" -eq 0 ]; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1))
-		echo "  FAILED: $1"
-	fi
-	fail=0
-}
 
 # The coprocess' descriptors are not available in a subshell: run the
 # scenario in this shell, its output in a file.
@@ -185,16 +146,17 @@ for event in kill restart; do
 	cat "$dir/seq.out"
 	case "$(tail -1 "$dir/seq.out")" in
 	"result: guarantee-held") echo "  ok: lock sequence across $event" ;;
-	*) fail=1 ;;
+	*) PST_FAIL=1 ;;
 	esac
-	section "lock sequence across $event"
+	pst_section "lock sequence across $event"
 done
 
 echo "== stock control (share without the module, announcing CA)"
 lock_sequence stock kill seq-stock.dat >"$dir/seq.out"
 cat "$dir/seq.out"
-stock_verdict "$dir/seq.out" || fail=1
-section "stock control"
+pst_control_verdict "[stock] lock sequence across kill -9" "$dir/seq.out" ||
+	PST_FAIL=1
+pst_section "stock control"
 
 # lease_after_break SHARE NAME: A (lease RWH) acknowledges the break to RH
 # that B's open for read asks for; kill -9; then a reader is granted (A
@@ -250,14 +212,15 @@ lease_after_break() {
 
 lease_after_break ca lease-break.dat >"$dir/lease.out"
 cat "$dir/lease.out"
-[ "$(tail -1 "$dir/lease.out")" = "result: guarantee-held" ] || fail=1
-section "a lease break is stored when it happens"
+[ "$(tail -1 "$dir/lease.out")" = "result: guarantee-held" ] || PST_FAIL=1
+pst_section "a lease break is stored when it happens"
 
 echo "== stock control of the lease break"
 lease_after_break stock lease-break-stock.dat >"$dir/lease.out"
 cat "$dir/lease.out"
-stock_verdict "$dir/lease.out" || fail=1
-section "stock control of the lease break"
+pst_control_verdict "[stock] lease break, then kill -9" "$dir/lease.out" ||
+	PST_FAIL=1
+pst_section "stock control of the lease break"
 
 echo "== lease key checked on reconnect"
 nfail=0
@@ -273,8 +236,8 @@ check "DH2C without the lease context refused" "^ERR 0xc0000034"
 send reconnect a
 check "the right DH2C still succeeds" "^OK .*same=yes lease=RWH"
 send close a
-[ "$nfail" -eq 0 ] || fail=1
-section "lease key checked on reconnect"
+[ "$nfail" -eq 0 ] || PST_FAIL=1
+pst_section "lease key checked on reconnect"
 
 echo "== a refused reconnect keeps the timeout"
 nfail=0
@@ -290,8 +253,8 @@ sleep "$(awk -v t0="$t0" -v now="$(date +%s.%N)" \
 	'BEGIN { d = t0 + 5 - now; printf "%.2f", (d > 0 ? d : 0) }')"
 send reconnect a
 check "t0+5 s: the open expired at t0+4 s (DH2C refused)" "^ERR 0xc0000034"
-[ "$nfail" -eq 0 ] || fail=1
-section "a refused reconnect keeps the timeout"
+[ "$nfail" -eq 0 ] || PST_FAIL=1
+pst_section "a refused reconnect keeps the timeout"
 
 echo "== a lock that cannot be stored is refused"
 nfail=0
@@ -330,11 +293,10 @@ fi
 rm -f "$small/filler"
 send close b
 send close a
-[ "$nfail" -eq 0 ] || fail=1
-section "a lock that cannot be stored is refused"
+[ "$nfail" -eq 0 ] || PST_FAIL=1
+pst_section "a lock that cannot be stored is refused"
 
 send quit
-pst_smbd_healthy "$dir" || fail=1
-section "smbd healthy"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+pst_smbd_healthy "$dir" || PST_FAIL=1
+pst_section "smbd healthy"
+pst_sections_done
