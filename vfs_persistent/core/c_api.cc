@@ -469,6 +469,26 @@ pcore_status pcore_sweep(pcore_table* table, uint64_t now_us, pcore_sweep_fn fn,
   return Finish(table, s);
 }
 
+namespace {
+
+// An index lookup's answer: its status, or each id to fn until fn says stop.
+pcore_status VisitIds(pcore_table* table, const Status& looked_up,
+                      const std::vector<uint64_t>& ids, pcore_id_fn fn,
+                      void* id_data) {
+  Finish(table, looked_up);
+  if (!looked_up.ok()) {
+    return looked_up.code();
+  }
+  for (uint64_t id : ids) {
+    if (fn(id, id_data) != 0) {
+      break;
+    }
+  }
+  return PCORE_OK;
+}
+
+}  // namespace
+
 pcore_status pcore_path_ids(pcore_table* table, const char* share_name,
                             const char* path, pcore_id_fn fn, void* id_data) {
   if (table == nullptr) {
@@ -483,16 +503,7 @@ pcore_status pcore_path_ids(pcore_table* table, const char* share_name,
   }
   std::vector<uint64_t> ids;
   Status s = table->table.PathIds(share, p, &ids);
-  Finish(table, s);
-  if (!s.ok()) {
-    return s.code();
-  }
-  for (uint64_t id : ids) {
-    if (fn(id, id_data) != 0) {
-      break;
-    }
-  }
-  return PCORE_OK;
+  return VisitIds(table, s, ids, fn, id_data);
 }
 
 pcore_status pcore_file_ids(pcore_table* table, const pcore_file_id* file_id,
@@ -510,16 +521,7 @@ pcore_status pcore_file_ids(pcore_table* table, const pcore_file_id* file_id,
   f.extid = file_id->extid;
   std::vector<uint64_t> ids;
   Status s = table->table.FileIds(f, &ids);
-  Finish(table, s);
-  if (!s.ok()) {
-    return s.code();
-  }
-  for (uint64_t id : ids) {
-    if (fn(id, id_data) != 0) {
-      break;
-    }
-  }
-  return PCORE_OK;
+  return VisitIds(table, s, ids, fn, id_data);
 }
 
 pcore_status pcore_reindex(pcore_table* table, uint32_t* fixed) {
