@@ -35,7 +35,7 @@ struct persistent_db {
 	struct pcore_store *store;
 	struct pcore_table *table;
 	/*
-	 * Expiry timer (vfs_persistent.c): armed while a tree connect of
+	 * Expiry timer (persistent_expiry.c): armed while a tree connect of
 	 * this process uses the store; wakes at the earliest expiry of a
 	 * disconnected open seen by the last scan, and at least every
 	 * scan_interval_ms to notice opens whose smbd died.
