@@ -9,7 +9,7 @@
 # ("persistent:boot id file") gets a new id; then smbd starts again.
 #   client A: persistent open (lease RWH, share mode READ), write, lock
 #   [0,100); "reboot";  client B: open for write refused
-#   (SHARING_VIOLATION), lock [0,10) on an attribute-only open refused;
+#   (FILE_NOT_AVAILABLE), lock [0,10) on an attribute-only open refused;
 #   A reconnects with DH2C: same file id, lease RWH, lock still held.
 # Runs three times:
 #   journal        the default: must pass, and log the rebuild;
@@ -79,7 +79,7 @@ scenario() {
 	reboot "$how" || { nfail=$((nfail + 1)); return; }
 	send connect b "//$addr/ca" "$creds"
 	send plain b "$name" 0x12019f 7
-	check "B: open for write refused: SHARING_VIOLATION" "^ERR 0xc0000043"
+	check "B: open for write refused: FILE_NOT_AVAILABLE" "^ERR 0xc0000467"
 	send plain b "$name" 0x80 7
 	send lock b 0 10
 	check "B: lock [0,10) refused" "^ERR 0xc000005[45]"

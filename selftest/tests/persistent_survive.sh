@@ -7,7 +7,7 @@
 #   writes, locks [0,100) exclusively;  then kill -9 of A's smbd (or a stop
 #   of every smbd and a start: the volatile TDBs come back empty);
 #   while A is disconnected, client B (another client GUID and session):
-#   - an open for write            -> STATUS_SHARING_VIOLATION
+#   - an open for write            -> STATUS_FILE_NOT_AVAILABLE
 #   - an open for read (no share-mode conflict, but A's write caching
 #     would have to be broken, which cannot be delivered)
 #                                  -> STATUS_FILE_NOT_AVAILABLE
@@ -94,7 +94,7 @@ scenario() {
 	fi
 	send connect b "//$addr/$share" "$creds"
 	send plain b "$name" $RW 7
-	check "B: open for write refused: SHARING_VIOLATION" "^ERR 0xc0000043"
+	check "B: open for write refused: FILE_NOT_AVAILABLE" "^ERR 0xc0000467"
 	send plain b "$name" $READ 7
 	check "B: open for read refused: FILE_NOT_AVAILABLE (A's write lease)" \
 		"^ERR 0xc0000467"

@@ -59,10 +59,13 @@ extern "C" pcore_status pcore_open_conflict(
   if (!(req->access_mask & kDataAccess)) {
     return PCORE_OK;
   }
-  // The disconnected open still holds its share mode, both ways.
+  // The disconnected open still holds its share mode, both ways.  As
+  // Windows does, the answer is STATUS_FILE_NOT_AVAILABLE, not a sharing
+  // violation: the file is held by an open whose client is away, and a
+  // client may retry.
   if (ShareModeDenies(held->share_access, req->access_mask) ||
       ShareModeDenies(req->share_access, held->access_mask)) {
-    return PCORE_SHARING_VIOLATION;
+    return PCORE_FILE_NOT_AVAILABLE;
   }
   // Otherwise the open would have to break the holder's caching, which
   // cannot be delivered to an absent client: write caching (lease W,

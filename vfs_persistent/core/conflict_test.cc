@@ -63,16 +63,16 @@ void test_share_modes(void**) {
   pcore_open h = Held(PCORE_OPLOCK_NONE, 0, kRead | kWrite, kShareRead);
   assert_int_equal(pcore_open_conflict(&h, nullptr), PCORE_INVALID_PARAMETER);
   pcore_open_request w = Request(kWrite, kAll, kOpen);
-  assert_int_equal(pcore_open_conflict(&h, &w), PCORE_SHARING_VIOLATION);
+  assert_int_equal(pcore_open_conflict(&h, &w), PCORE_FILE_NOT_AVAILABLE);
   pcore_open_request r = Request(kRead, kAll, kOpen);
   assert_int_equal(pcore_open_conflict(&h, &r), PCORE_OK);
   // The other way round: the request shares no writing, the held open
   // writes.
   pcore_open_request ro = Request(kRead, kShareRead, kOpen);
-  assert_int_equal(pcore_open_conflict(&h, &ro), PCORE_SHARING_VIOLATION);
+  assert_int_equal(pcore_open_conflict(&h, &ro), PCORE_FILE_NOT_AVAILABLE);
   // Delete access needs FILE_SHARE_DELETE.
   pcore_open_request d = Request(kAccessDelete, kAll, kOpen);
-  assert_int_equal(pcore_open_conflict(&h, &d), PCORE_SHARING_VIOLATION);
+  assert_int_equal(pcore_open_conflict(&h, &d), PCORE_FILE_NOT_AVAILABLE);
   h.share_access = kAll;
   assert_int_equal(pcore_open_conflict(&h, &d), PCORE_OK);
 }
@@ -121,14 +121,14 @@ void test_attribute_only_and_own_lease(void**) {
   assert_int_equal(pcore_open_conflict(&rwh, &own), PCORE_OK);
   // Same key from another client, or another key: a contender.
   own.client_guid = kOtherClient;
-  assert_int_equal(pcore_open_conflict(&rwh, &own), PCORE_SHARING_VIOLATION);
+  assert_int_equal(pcore_open_conflict(&rwh, &own), PCORE_FILE_NOT_AVAILABLE);
   own.client_guid = kOwnerClient;
   own.lease_key[0] ^= 1;
-  assert_int_equal(pcore_open_conflict(&rwh, &own), PCORE_SHARING_VIOLATION);
+  assert_int_equal(pcore_open_conflict(&rwh, &own), PCORE_FILE_NOT_AVAILABLE);
   // An internal open (no client GUID) is never the owner.
   own.lease_key[0] ^= 1;
   own.client_guid = nullptr;
-  assert_int_equal(pcore_open_conflict(&rwh, &own), PCORE_SHARING_VIOLATION);
+  assert_int_equal(pcore_open_conflict(&rwh, &own), PCORE_FILE_NOT_AVAILABLE);
 }
 
 void test_locks(void**) {

@@ -44,7 +44,6 @@ typedef enum pcore_status {
 	PCORE_NOT_CONNECTED,           /* disconnect of a disconnected open */
 	PCORE_ALREADY_EXISTS,          /* grant of an id or create GUID in use */
 	PCORE_FILE_NOT_AVAILABLE,      /* a disconnected persistent open holds it */
-	PCORE_SHARING_VIOLATION,       /* ... and its share mode denies the open */
 	/* Arguments and records. */
 	PCORE_INVALID_PARAMETER,       /* an argument fails the record's checks */
 	PCORE_CORRUPT_RECORD,          /* a stored record fails its checks */
@@ -414,10 +413,10 @@ struct pcore_open_request {
 /*
  * PCORE_OK: no conflict (an attribute-only open, the owner's own lease,
  * share modes that agree and no caching to break);
- * PCORE_SHARING_VIOLATION: the held share mode denies it, or its share
- * mode denies the held open; PCORE_FILE_NOT_AVAILABLE: it would have to
- * break caching the absent owner cannot give up (write caching, or any
- * caching for an overwrite or supersede).
+ * PCORE_FILE_NOT_AVAILABLE: the held share mode denies it, or its share
+ * mode denies the held open, or it would have to break caching the absent
+ * owner cannot give up (write caching, or any caching for an overwrite or
+ * supersede).
  */
 pcore_status pcore_open_conflict(const struct pcore_open *held,
 				 const struct pcore_open_request *req);

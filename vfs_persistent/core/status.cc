@@ -21,7 +21,6 @@ constexpr const char* kStatusStrings[] = {
     "persistent open is not connected",
     "persistent open already exists",
     "file held by a disconnected persistent open",
-    "share mode of a disconnected persistent open denies it",
     "invalid parameter",
     "corrupted persistent-open record",
     "unknown persistent-open record version",
