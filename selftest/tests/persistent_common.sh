@@ -242,10 +242,18 @@ pst_answer() {
 }
 
 # pst_serving_pids DIR: the smbd processes of DIR's server that serve a
-# client (smbstatus -p)
+# client (smbstatus -p).  Callers ask while a client is connected; an
+# empty answer (smbstatus racing a busy machine) is asked again, for up to
+# 5 s, rather than taken for "no smbd".
 pst_serving_pids() {
-	"$SAMBA_BIN/smbstatus" -s "$1/smb.conf" -p 2>/dev/null |
-		awk '$1 ~ /^[0-9]+$/ { print $1 }' | sort -u
+	local pids i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		pids=$("$SAMBA_BIN/smbstatus" -s "$1/smb.conf" -p 2>/dev/null |
+			awk '$1 ~ /^[0-9]+$/ { print $1 }' | sort -u)
+		[ -n "$pids" ] && break
+		sleep 0.5
+	done
+	echo "$pids"
 }
 
 # The statuses that refuse a conflicting open (SHARING_VIOLATION,
