@@ -28,6 +28,7 @@ def configure(conf):
 
 
 def build(bld):
+    bld.RECURSE('persistent_core')
     bld.RECURSE('vfs_persistent')
     for sub in ('signing', 'smbclient3', 'ctdb_handles', 'smbdirect',
                 'selftest', 'docs'):

@@ -32,7 +32,7 @@
 
 /* ---- The cookie smbd keeps for us. ---- */
 
-/* The codec is the core's (core/cookie.h); here only the blobs. */
+/* The codec is the core's (persistent_core/cookie.h); here only the blobs. */
 NTSTATUS persistent_cookie_wrap(TALLOC_CTX *mem_ctx,
 				uint64_t persistent_id,
 				const DATA_BLOB inner,

@@ -34,7 +34,7 @@
 #undef DBGC_CLASS
 #define DBGC_CLASS DBGC_VFS
 
-/* Store keys of the core's records (core/handle_table.h). */
+/* Store keys of the core's records (persistent_core/handle_table.h). */
 #define PERSISTENT_RECORD_PREFIX "PH/open/"
 
 /* ---- Expiry ---- */

@@ -20,7 +20,7 @@
 #ifndef SAMBA_CA_PERSISTENT_GLUE_H
 #define SAMBA_CA_PERSISTENT_GLUE_H
 
-#include "core/persistent_core.h"
+#include "persistent_core.h"
 
 /*
  * The local store of one smbd process: a TDB (not clear-if-first) opened

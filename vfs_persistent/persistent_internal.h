@@ -28,7 +28,7 @@
 #define SAMBA_CA_PERSISTENT_INTERNAL_H
 
 #include "persistent_glue.h"
-#include "core/pcore_ntstatus.h"
+#include "pcore_ntstatus.h"
 
 #define PERSISTENT_MODULE_NAME "persistent"
 

@@ -1,7 +1,7 @@
 // Copyright (C) samba-ca authors. GPLv3+.
 //
 // libFuzzer target for the persistent open's cookie codec
-// (vfs_persistent/core/cookie.h), the bytes smbd hands the module back on
+// (persistent_core/cookie.h), the bytes smbd hands the module back on
 // disconnect and reconnect, through the C++ decoder and the C API the glue
 // calls.  The first input byte chooses a mode: with its low bit set the
 // version and inner length fields of the rest are made right first, so the
@@ -12,7 +12,7 @@
 // the end, and it re-encodes to the same bytes; any inner cookie wrapped
 // decodes back to itself.
 //
-// clang++-14 -fsanitize=fuzzer,address,undefined -Ivfs_persistent/core with
+// clang++-14 -fsanitize=fuzzer,address,undefined -Ipersistent_core with
 // the core's sources builds the libFuzzer binary.  With
 // -DPCORE_FUZZ_STANDALONE (g++ with ASan/UBSan) it is a plain driver:
 // arguments are input files, or without arguments COOKIE_FUZZ_ITERATIONS

@@ -1,6 +1,6 @@
 // Copyright (C) samba-ca authors. GPLv3+.
 //
-// libFuzzer target for the journal's readers (vfs_persistent/core/journal.h):
+// libFuzzer target for the journal's readers (persistent_core/journal.h):
 // the header check of Journal::OpenLocked, the entry scan of Journal::Fold
 // that replays a journal after a reboot, and ReadBootId, on a file holding
 // the input (in a private directory, on /dev/shm when there is one, or in
@@ -21,7 +21,7 @@
 // folds to what they say with nothing skipped; whatever Fold found,
 // rewritten by Journal::Rewrite, folds back to the same keys and values.
 //
-// clang++-14 -fsanitize=fuzzer,address,undefined -Ivfs_persistent/core with
+// clang++-14 -fsanitize=fuzzer,address,undefined -Ipersistent_core with
 // the core's sources builds the libFuzzer binary.  With
 // -DPCORE_FUZZ_STANDALONE (g++ with ASan/UBSan) it is a plain driver:
 // arguments are input files, or without arguments JOURNAL_FUZZ_ITERATIONS

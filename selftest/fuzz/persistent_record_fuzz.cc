@@ -7,8 +7,8 @@
 //
 // Build with libFuzzer:
 //   clang++ -std=c++17 -g -fsanitize=fuzzer,address,undefined
-//     -I vfs_persistent/core selftest/fuzz/persistent_record_fuzz.cc
-//     vfs_persistent/core/{persistent_record,coding,crc32c,status}.cc
+//     -I persistent_core selftest/fuzz/persistent_record_fuzz.cc
+//     persistent_core/{persistent_record,coding,crc32c,status}.cc
 // Without libFuzzer (any compiler), add -DPCORE_FUZZ_STANDALONE and use
 // -fsanitize=address,undefined: main() then runs seeded random and mutated
 // inputs, or decodes the files named on the command line.

@@ -18,7 +18,7 @@ set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 fuzz="$top/selftest/fuzz"
-core="$top/vfs_persistent/core"
+core="$top/persistent_core"
 seconds=${FUZZ_SMOKE_SECONDS:-10}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/fuzz_smoke.XXXXXX") || exit 1

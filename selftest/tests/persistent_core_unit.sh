@@ -1,6 +1,6 @@
 #!/bin/sh
 # samba-ca test suite entry: unit tests of the persistent-handle core
-# (vfs_persistent/core: record codec, handle table, journal, C API), built by Samba's
+# (persistent_core: record codec, handle table, journal, C API), built by Samba's
 # waf as samba_ca_persistent_*_test.
 #
 # The runner sources .build/samba.env (SAMBA_TREE) first. Exit 0 when every

@@ -1,10 +1,10 @@
 #!/bin/sh
 # Builds the core's unit tests and the record fuzzer's standalone driver with
 # plain g++/gcc (ASan + UBSan) and runs them: a quick loop outside waf.
-# Usage: vfs_persistent/core/run_tests_local.sh [build-dir]
+# Usage: persistent_core/run_tests_local.sh [build-dir]
 set -eu
 core=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$core/../.." && pwd)
+root=$(cd "$core/.." && pwd)
 out=${1:-$(mktemp -d)}
 mkdir -p "$out"
 flags="-std=c++17 -fno-exceptions -fno-rtti -fPIC -Wall -Wextra -Werror -g -O1"
