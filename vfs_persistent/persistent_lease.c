@@ -77,6 +77,21 @@ void persistent_update_lease(struct persistent_config *config,
  * after kill -9 or a restart the open comes back with the lease its
  * client holds now and a replayed lock is answered once.
  */
+/*
+ * The hooks run for every open of a share with the module: only a
+ * persistent open of a share with a store has state to keep.
+ */
+static bool persistent_hook_open(struct vfs_handle_struct *handle,
+				 struct files_struct *fsp,
+				 struct persistent_config **config,
+				 uint64_t *id)
+{
+	SMB_VFS_HANDLE_GET_DATA(handle, *config, struct persistent_config,
+				return false);
+	*id = persistent_fsp_id(handle, fsp);
+	return (*config)->pdb != NULL && *id != 0;
+}
+
 NTSTATUS persistent_lease_changed(struct vfs_handle_struct *handle,
 				  struct files_struct *fsp,
 				  const struct smb2_lease_key *lease_key,
@@ -87,11 +102,7 @@ NTSTATUS persistent_lease_changed(struct vfs_handle_struct *handle,
 	uint64_t id;
 	pcore_status st;
 
-	SMB_VFS_HANDLE_GET_DATA(handle, config, struct persistent_config,
-				return NT_STATUS_INTERNAL_ERROR);
-
-	id = persistent_fsp_id(handle, fsp);
-	if (config->pdb == NULL || id == 0) {
+	if (!persistent_hook_open(handle, fsp, &config, &id)) {
 		return NT_STATUS_OK;
 	}
 	st = pcore_update_lease(config->pdb->table, id, PCORE_OPLOCK_LEASE,
@@ -128,11 +139,7 @@ NTSTATUS persistent_lock_sequence_changed(
 	uint64_t id;
 	pcore_status st;
 
-	SMB_VFS_HANDLE_GET_DATA(handle, config, struct persistent_config,
-				return NT_STATUS_INTERNAL_ERROR);
-
-	id = persistent_fsp_id(handle, fsp);
-	if (config->pdb == NULL || id == 0) {
+	if (!persistent_hook_open(handle, fsp, &config, &id)) {
 		return NT_STATUS_OK;
 	}
 	st = pcore_set_lock_sequence(config->pdb->table, id,
