@@ -67,10 +67,12 @@ extern "C" pcore_status pcore_open_conflict(
       ShareModeDenies(req->share_access, held->access_mask)) {
     return PCORE_FILE_NOT_AVAILABLE;
   }
-  // Otherwise the open would have to break the holder's caching, which
-  // cannot be delivered to an absent client: write caching (lease W,
-  // exclusive or batch oplock) breaks on any data open, any caching on
-  // an overwrite.
+  // Otherwise the open may have to break the holder's caching: write
+  // caching (lease W, exclusive or batch oplock) breaks on any data open,
+  // any caching on an overwrite.  A lease with Handle caching is kept for
+  // its owner across the disconnect and the break waits for it (as smbd
+  // waits for a connected holder's acknowledgement); anything else
+  // cannot be delivered to an absent client and the open is refused.
   bool overwrite =
       req->create_disposition == samba_ca::persistent::kFileSupersede ||
       req->create_disposition == samba_ca::persistent::kFileOverwrite ||
@@ -83,6 +85,9 @@ extern "C" pcore_status pcore_open_conflict(
   bool any_caching = held->oplock_level != PCORE_OPLOCK_NONE &&
                      (!leased || held->lease_state != 0);
   if (write_caching || (overwrite && any_caching)) {
+    if (leased && (held->lease_state & PCORE_LEASE_HANDLE)) {
+      return PCORE_BREAK_PENDING;
+    }
     return PCORE_FILE_NOT_AVAILABLE;
   }
   return PCORE_OK;

@@ -89,7 +89,17 @@ void test_caching_that_cannot_be_broken(void**) {
                         PCORE_LEASE_READ | PCORE_LEASE_WRITE |
                             PCORE_LEASE_HANDLE,
                         kRead, kAll);
-  assert_int_equal(pcore_open_conflict(&rwh, &r), PCORE_FILE_NOT_AVAILABLE);
+  // A lease with Handle caching waits for its owner to acknowledge the
+  // break; without it, the break cannot be delivered.
+  assert_int_equal(pcore_open_conflict(&rwh, &r), PCORE_BREAK_PENDING);
+  assert_int_equal(pcore_open_conflict(&rwh, &ow), PCORE_BREAK_PENDING);
+  pcore_open rw = Held(PCORE_OPLOCK_LEASE,
+                       PCORE_LEASE_READ | PCORE_LEASE_WRITE, kRead, kAll);
+  assert_int_equal(pcore_open_conflict(&rw, &r), PCORE_FILE_NOT_AVAILABLE);
+  // A share mode conflict is refused whatever the lease.
+  rwh.share_access = kShareRead;
+  pcore_open_request w = Request(kWrite, kAll, kOpen);
+  assert_int_equal(pcore_open_conflict(&rwh, &w), PCORE_FILE_NOT_AVAILABLE);
   // Read and handle caching survive a reader ...
   pcore_open rh =
       Held(PCORE_OPLOCK_LEASE, PCORE_LEASE_READ | PCORE_LEASE_HANDLE, kRead,
@@ -97,8 +107,12 @@ void test_caching_that_cannot_be_broken(void**) {
   assert_int_equal(pcore_open_conflict(&rh, &r), PCORE_OK);
   pcore_open level2 = Held(PCORE_OPLOCK_II, 0, kRead, kAll);
   assert_int_equal(pcore_open_conflict(&level2, &r), PCORE_OK);
-  // ... not an overwrite.
-  assert_int_equal(pcore_open_conflict(&rh, &ow), PCORE_FILE_NOT_AVAILABLE);
+  // ... not an overwrite: the break of a Handle lease waits, the others
+  // cannot.
+  assert_int_equal(pcore_open_conflict(&rh, &ow), PCORE_BREAK_PENDING);
+  pcore_open r_only = Held(PCORE_OPLOCK_LEASE, PCORE_LEASE_READ, kRead, kAll);
+  assert_int_equal(pcore_open_conflict(&r_only, &ow),
+                   PCORE_FILE_NOT_AVAILABLE);
   assert_int_equal(pcore_open_conflict(&level2, &ow),
                    PCORE_FILE_NOT_AVAILABLE);
   // Nothing cached: nothing to break, even for an overwrite.

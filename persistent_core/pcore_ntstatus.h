@@ -34,6 +34,9 @@ static inline NTSTATUS pcore_status_to_ntstatus(pcore_status status)
 		return NT_STATUS_ACCESS_DENIED;
 	case PCORE_FILE_NOT_AVAILABLE:
 		return NT_STATUS_FILE_NOT_AVAILABLE;
+	case PCORE_BREAK_PENDING:
+		/* where the open cannot wait, it is refused as before */
+		return NT_STATUS_FILE_NOT_AVAILABLE;
 	case PCORE_ALREADY_EXISTS:
 		return NT_STATUS_OBJECT_NAME_COLLISION;
 	case PCORE_INVALID_PARAMETER:

@@ -44,6 +44,8 @@ typedef enum pcore_status {
 	PCORE_NOT_CONNECTED,           /* disconnect of a disconnected open */
 	PCORE_ALREADY_EXISTS,          /* grant of an id or create GUID in use */
 	PCORE_FILE_NOT_AVAILABLE,      /* a disconnected persistent open holds it */
+	PCORE_BREAK_PENDING,           /* it waits for the absent owner to
+					  acknowledge a break of its lease */
 	/* Arguments and records. */
 	PCORE_INVALID_PARAMETER,       /* an argument fails the record's checks */
 	PCORE_CORRUPT_RECORD,          /* a stored record fails its checks */
@@ -416,7 +418,11 @@ struct pcore_open_request {
  * PCORE_FILE_NOT_AVAILABLE: the held share mode denies it, or its share
  * mode denies the held open, or it would have to break caching the absent
  * owner cannot give up (write caching, or any caching for an overwrite or
- * supersede).
+ * supersede) and the owner holds no lease with Handle caching;
+ * PCORE_BREAK_PENDING: the share modes agree, and the open needs a break of
+ * the owner's lease with Handle caching: the open waits until the owner
+ * comes back and acknowledges the break, or its handle expires; it is
+ * neither refused nor granted before ([MS-SMB2] 3.3.4.7, 3.3.5.9).
  */
 pcore_status pcore_open_conflict(const struct pcore_open *held,
 				 const struct pcore_open_request *req);

@@ -21,6 +21,7 @@ constexpr const char* kStatusStrings[] = {
     "persistent open is not connected",
     "persistent open already exists",
     "file held by a disconnected persistent open",
+    "waiting for a disconnected persistent open's lease break",
     "invalid parameter",
     "corrupted persistent-open record",
     "unknown persistent-open record version",
