@@ -22,7 +22,8 @@
  * persistent open still holds its file.  Which stored opens are on
  * the file being opened or locked (found by the file's identity or
  * path), and whether the core says they conflict with the new open
- * or lock.
+ * or lock; an open that needs a break of such an open's Handle lease
+ * waits for its owner instead of being refused.
  */
 
 #include "includes.h"
@@ -80,7 +81,11 @@ static bool persistent_view_is_file(const struct pcore_open *view,
 	       strcmp(view->path, path) == 0;
 }
 
-/* The decision is the core's (pcore_open_conflict); this gathers and maps. */
+/*
+ * The decision is the core's (pcore_open_conflict); this gathers and maps.
+ * A refusal by any stored open ends the scan; a break that waits for its
+ * owner is noted and the scan goes on, since another open may refuse.
+ */
 bool persistent_open_conflict_fn(const struct pcore_open *view,
 				 void *private_data)
 {
@@ -96,9 +101,68 @@ bool persistent_open_conflict_fn(const struct pcore_open *view,
 	if (st == PCORE_OK) {
 		return false;
 	}
+	if (st == PCORE_BREAK_PENDING) {
+		state->break_pending = true;
+		state->break_holder = view->persistent_id;
+		return false;
+	}
 	state->holder = view->persistent_id;
 	state->status = pcore_status_to_ntstatus(st);
 	return true;
+}
+
+/*
+ * How often an open that waits for an absent owner's lease break looks
+ * again, besides each change of the file's share mode record (the
+ * owner's reconnect, its acknowledgement, smbd's cleanup at expiry): the
+ * expiry of an open whose smbd died changes nothing smbd watches.
+ */
+#define PERSISTENT_BREAK_POLL_SEC 1
+
+/*
+ * The open needs a break of the lease with Handle caching of a
+ * disconnected persistent open: it is neither refused nor granted, it
+ * waits (an interim response, then no answer) and runs again when the
+ * file's share mode record changes or after PERSISTENT_BREAK_POLL_SEC.
+ * Each run decides again: while the owner is away it waits again; when
+ * the owner is back, smbd sends the break to it and waits for the
+ * acknowledgement as for any client (then its own lease break timeout
+ * applies); when the owner's open has expired the open goes on.  Where
+ * it cannot wait (no SMB2 request, a file not yet found by its
+ * identity), it is refused as before.
+ */
+NTSTATUS persistent_wait_for_break(struct smb_request *req,
+					  const struct smb_filename *smb_fname,
+					  const struct file_id *fid,
+					  uint64_t holder)
+{
+	NTSTATUS status;
+
+	if (req->smb2req == NULL || fid == NULL) {
+		DBG_NOTICE("open of %s refused: it would have to wait for a "
+			   "lease break of disconnected persistent open "
+			   "%" PRIu64 ", and cannot\n",
+			   smb_fname_str_dbg(smb_fname),
+			   holder);
+		return NT_STATUS_FILE_NOT_AVAILABLE;
+	}
+	status = defer_open_for_module(
+		req, *fid, tevent_timeval_set(PERSISTENT_BREAK_POLL_SEC, 0));
+	if (!NT_STATUS_IS_OK(status)) {
+		DBG_ERR("open of %s refused: cannot wait for the lease break "
+			"of disconnected persistent open %" PRIu64 ": %s\n",
+			smb_fname_str_dbg(smb_fname),
+			holder,
+			nt_errstr(status));
+		return NT_STATUS_FILE_NOT_AVAILABLE;
+	}
+	DBG_INFO("open of %s waits for disconnected persistent open "
+		 "%" PRIu64 " to come back and acknowledge a break of its "
+		 "lease, or to expire\n",
+		 smb_fname_str_dbg(smb_fname),
+		 holder);
+	/* not the answer: the request is deferred (open_was_deferred()) */
+	return NT_STATUS_SHARING_VIOLATION;
 }
 
 bool persistent_lock_conflict_fn(const struct pcore_open *view,

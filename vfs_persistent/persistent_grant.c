@@ -20,7 +20,8 @@
 /*
  * A handle's life, step 1: birth.  The create_file hook remembers
  * what the DH2Q asked (after the conflict check against
- * disconnected persistent opens); durable_cookie then grants the
+ * disconnected persistent opens, which refuses the open or makes it
+ * wait for a lease break); durable_cookie then grants the
  * open: its timeout, the file's identity and birth time, the record
  * stored (synced) before the create is answered, and the cookie.
  */
@@ -111,6 +112,11 @@ NTSTATUS persistent_create_file(
 				   cstate.holder,
 				   nt_errstr(cstate.status));
 			return cstate.status;
+		}
+		if (cstate.break_pending) {
+			return persistent_wait_for_break(req, smb_fname,
+							 cstate.fid,
+							 cstate.break_holder);
 		}
 	}
 

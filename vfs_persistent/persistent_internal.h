@@ -87,6 +87,9 @@ struct persistent_open_conflict_state {
 	struct pcore_open_request req;
 	uint64_t holder;
 	NTSTATUS status;
+	/* no refusal, but a break an absent owner must acknowledge */
+	bool break_pending;
+	uint64_t break_holder;
 };
 
 struct persistent_lock_conflict_state {
@@ -153,6 +156,10 @@ NTSTATUS persistent_durable_cookie(struct vfs_handle_struct *handle,
 uint32_t persistent_map_access(uint32_t access_mask);
 bool persistent_open_conflict_fn(const struct pcore_open *view,
 				 void *private_data);
+NTSTATUS persistent_wait_for_break(struct smb_request *req,
+				   const struct smb_filename *smb_fname,
+				   const struct file_id *fid,
+				   uint64_t holder);
 bool persistent_lock_conflict_fn(const struct pcore_open *view,
 				 void *private_data);
 void persistent_scan_file(struct persistent_db *pdb,

@@ -35,7 +35,8 @@
 /*
  * The steps of a persistent handle's life, each in its file:
  *   persistent_grant.c       create (the DH2Q) and the grant
- *   persistent_conflict.c    conflicts with disconnected opens
+ *   persistent_conflict.c    conflicts with disconnected opens (refused,
+ *                            or waiting for a lease break)
  *   persistent_disconnect.c  the client is gone
  *   persistent_restore.c     after a restart, at tree connect
  *   persistent_reconnect.c   DH2C: the client is back

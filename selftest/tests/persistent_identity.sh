@@ -4,8 +4,9 @@
 #   other share   A's persistent open (lease RWH, share READ, lock [0,100))
 #                 on [ca], kill -9 of its smbd; B reaches the same file
 #                 through [ca2] (the module, another share name, the same
-#                 directory): B's open for write, its open for read and its
-#                 lock on [0,10) are refused; A's DH2C succeeds.
+#                 directory): B's open for write and its lock on [0,10)
+#                 are refused, its open for read (A's lease RWH must
+#                 break) is not granted (it waits); A's DH2C succeeds.
 #   no module     (argument "nomodule") the same through [noca], a share
 #                 without the module on the same directory: smbd alone
 #                 must keep the dead smbd's share mode and locks.
@@ -99,12 +100,20 @@ other_share() {
 				"[$share] granted"
 			return
 		fi
-		send plain b "$name" $READ 7
-		if [[ "$reply" =~ ^OK ]]; then
-			echo "result: guarantee-broken B's read open through" \
-				"[$share] granted (A's write lease)"
-			return
+		# A's lease RWH must break: the open waits (or is refused),
+		# never granted while A is away; a connection of its own
+		send connect b2 "//$addr/$share" "$creds"
+		send plain_async b2 "$name" $READ 7
+		send poll b2 2000
+		if [[ "$reply" =~ answered=yes ]]; then
+			send wait b2
+			if [[ "$reply" =~ ^OK ]]; then
+				echo "result: guarantee-broken B's read open" \
+					"through [$share] granted (A's write lease)"
+				return
+			fi
 		fi
+		send drop b2
 		send plain b "$name" $ATTR 7
 		if [[ ! "$reply" =~ ^OK ]]; then
 			echo "result: error B's attribute-only open through" \

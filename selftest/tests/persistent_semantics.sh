@@ -27,6 +27,9 @@
 #                    acknowledges it, then B's open completes.  With a 4 s
 #                    timeout and no reconnect, B's open completes when A's
 #                    open expires, not before.
+#                    Control: the drop on [stock] (durable, no module)
+#                    must fail at the guarantee (B granted while A is
+#                    away, or A's DH2C refused).
 #   directory        A's persistent open of a directory (no DELETE sharing)
 #                    survives a drop and a kill -9: B's open of it for
 #                    DELETE is refused with STATUS_FILE_NOT_AVAILABLE, an
@@ -339,6 +342,47 @@ handle_wait_expiry() {
 	send drop b
 }
 
+# The control: the same drop on [stock] (durable, no module): B's open
+# must not be granted while A is away (granted at once is the breach),
+# and A's DH2C must not be refused.
+handle_wait_control() {
+	local name=hw-stock.dat answer
+	echo "== control on [stock]: A's durable open with lease RWH, A's connection dropped"
+	ctl=1
+	ctl_begin "[stock] drop, lease RWH"
+	send connect a "//$addr/stock" "$creds"
+	send open a "$name" $RW 7 60000 RWH 1
+	step "A: durable open with lease RWH" "^OK .*durable=1.* lease=RWH "
+	send write a 0 hw-stock
+	step "A wrote" "^OK"
+	away drop a
+	send connect b "//$addr/stock" "$creds"
+	step "B connected" "^OK"
+	send plain_async b "$name" $READ 7
+	step "B's open for read sent" "^OK sent"
+	send poll b 3000
+	if [[ $reply =~ answered=yes ]]; then
+		send wait b
+		answer=$(pst_answer "$PST_OPEN_REFUSED")
+		[[ $reply == OK* ]] && send close b
+	elif [[ $reply =~ answered=no ]]; then
+		answer="refused (no answer for 3 s: it waits)"
+	else
+		answer="error (${reply:-no reply})"
+	fi
+	ctl_second "B: open for read while A is away (A's lease RWH)" "$answer"
+	send reconnect a
+	ctl_reconnect "A: DH2C" "$(pst_answer "$PST_DH2C_REFUSED")"
+	[[ $reply == OK* ]] && send close a
+	send drop b
+	ctl=0
+	if ctl_verdict; then
+		ok "the control fails on [stock] at the guarantee"
+	else
+		not_ok "the control did not fail at the guarantee: it proves nothing"
+	fi
+}
+
 # ---- directory ----
 
 directory_round() {
@@ -468,6 +512,7 @@ handle_wait)
 	handle_wait_reconnect drop
 	handle_wait_reconnect kill
 	handle_wait_expiry
+	handle_wait_control
 	;;
 directory)
 	directory_round drop
