@@ -321,8 +321,10 @@ void TestExchangeRdmaReadAndWrite(void**) {
   assert_true(ParseBufferDescriptorList(x.at_server[1].data(),
                                         x.at_server[1].size(), 16, &list)
                   .ok());
+  moved_before = x.p.b->bytes_moved();
   assert_true(WriteToDescriptors(x.p.b.get(), file.data(), kLen, list).ok());
   assert_true(to_read == to_write);
+  assert_int_equal(x.p.b->bytes_moved() - moved_before, kLen);
   std::vector<uint8_t> response = Pattern(64, 7);
   x.server.connection().SendUpper(response, x.now, list[0].token);
   x.Settle();

@@ -300,28 +300,33 @@ Status RdmaTransport::Send(const uint8_t* header, size_t header_len,
   if (mr == nullptr) {
     return Errno("ibv_reg_mr (send)");
   }
-  ibv_sge sge;
-  sge.addr = reinterpret_cast<uintptr_t>(buffer.data());
-  sge.length = static_cast<uint32_t>(buffer.size());
-  sge.lkey = mr->lkey;
   ibv_send_wr wr;
   memset(&wr, 0, sizeof(wr));
-  wr.wr_id = next_wr_id_++;
-  wr.sg_list = &sge;
-  wr.num_sge = 1;
-  wr.send_flags = IBV_SEND_SIGNALED;
   if (invalidate_token != 0) {
     wr.opcode = IBV_WR_SEND_WITH_INV;
     wr.invalidate_rkey = invalidate_token;
   } else {
     wr.opcode = IBV_WR_SEND;
   }
+  return PostAndWait(&wr, buffer.data(), buffer.size(), mr);
+}
+
+Status RdmaTransport::PostAndWait(ibv_send_wr* wr, void* addr, size_t len,
+                                  ibv_mr* mr) {
+  ibv_sge sge;
+  sge.addr = reinterpret_cast<uintptr_t>(addr);
+  sge.length = static_cast<uint32_t>(len);
+  sge.lkey = mr->lkey;
+  wr->wr_id = next_wr_id_++;
+  wr->sg_list = &sge;
+  wr->num_sge = 1;
+  wr->send_flags = IBV_SEND_SIGNALED;
   ibv_send_wr* bad = nullptr;
   Status s;
-  if (ibv_post_send(id_->qp, &wr, &bad) != 0) {
+  if (ibv_post_send(id_->qp, wr, &bad) != 0) {
     s = Errno("ibv_post_send");
   } else {
-    s = WaitFor(wr.wr_id);
+    s = WaitFor(wr->wr_id);
   }
   ibv_dereg_mr(mr);
   return s;
@@ -383,28 +388,12 @@ Status RdmaTransport::OneSided(int opcode, uint8_t* local, size_t len,
   if (mr == nullptr) {
     return Errno("ibv_reg_mr (one-sided)");
   }
-  ibv_sge sge;
-  sge.addr = reinterpret_cast<uintptr_t>(local);
-  sge.length = static_cast<uint32_t>(len);
-  sge.lkey = mr->lkey;
   ibv_send_wr wr;
   memset(&wr, 0, sizeof(wr));
-  wr.wr_id = next_wr_id_++;
-  wr.sg_list = &sge;
-  wr.num_sge = 1;
   wr.opcode = static_cast<ibv_wr_opcode>(opcode);
-  wr.send_flags = IBV_SEND_SIGNALED;
   wr.wr.rdma.remote_addr = remote.offset;
   wr.wr.rdma.rkey = remote.token;
-  ibv_send_wr* bad = nullptr;
-  Status s;
-  if (ibv_post_send(id_->qp, &wr, &bad) != 0) {
-    s = Errno("ibv_post_send (one-sided)");
-  } else {
-    s = WaitFor(wr.wr_id);
-  }
-  ibv_dereg_mr(mr);
-  return s;
+  return PostAndWait(&wr, local, len, mr);
 }
 
 Status RdmaTransport::RdmaWrite(const uint8_t* local, size_t len,

@@ -33,6 +33,7 @@ struct rdma_event_channel;
 struct ibv_pd;
 struct ibv_cq;
 struct ibv_mr;
+struct ibv_send_wr;
 
 namespace samba_ca {
 namespace smbdirect {
@@ -75,6 +76,9 @@ class RdmaTransport : public Transport {
   // met on the way are kept for PollReceive.
   Status WaitFor(uint64_t wr_id);
   Status PollOnce(uint64_t wait_for, bool* found);
+  // Posts *wr (signalled) over [addr, addr + len) registered as mr,
+  // waits for it, and deregisters mr.
+  Status PostAndWait(ibv_send_wr* wr, void* addr, size_t len, ibv_mr* mr);
   Status OneSided(int opcode, uint8_t* local, size_t len,
                   const BufferDescriptorV1& remote);
 

@@ -15,7 +15,8 @@ srcs="status.cc wire.cc connection.cc transport.cc loopback_transport.cc driver.
 cd "$here"
 for t in wire connection loopback; do
 	# shellcheck disable=SC2086
-	g++ $flags $san $inc -o "$out/${t}_test" ${t}_test.cc $srcs -lcmocka
+	g++ $flags $san $inc -I"$root/selftest/fuzz" -o "$out/${t}_test" \
+		${t}_test.cc $srcs -lcmocka
 done
 # shellcheck disable=SC2086
 g++ $flags $san $inc -o "$out/rdma_probe" rdma_probe.cc rdma_transport.cc \

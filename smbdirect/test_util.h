@@ -11,22 +11,18 @@
 #include <vector>
 
 #include "connection.h"
+#include "standalone_driver.h"  // selftest/fuzz/
 #include "wire.h"
 
 namespace samba_ca {
 namespace smbdirect {
 namespace testing {
 
-// splitmix64: a seed reproduces a run.
+// A seed reproduces a run: the fuzz drivers' SplitMix64, the one copy.
 class Random {
  public:
   explicit Random(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
+  uint64_t Next() { return fuzz::SplitMix64(&state_); }
   uint32_t Uniform(uint32_t n) { return static_cast<uint32_t>(Next() % n); }
 
  private:

@@ -113,12 +113,17 @@ void TestNegotiateNeedsMore(void**) {
   assert_int_equal(d.Consume(v.data(), 1), 0);
 }
 
-void ExpectRequestError(const NegotiateRequest& r, Code code) {
-  std::vector<uint8_t> v = Encode(r);
-  NegotiateRequestDecoder d(v.size());
+template <typename Decoder, typename Message>
+void ExpectError(const Message& m, Code code) {
+  std::vector<uint8_t> v = Encode(m);
+  Decoder d(v.size());
   d.Consume(v.data(), v.size());
   assert_true(d.state() == DecodeState::kError);
   assert_int_equal(static_cast<int>(d.error().code()), static_cast<int>(code));
+}
+
+void ExpectRequestError(const NegotiateRequest& r, Code code) {
+  ExpectError<NegotiateRequestDecoder>(r, code);
 }
 
 void TestNegotiateRequestRefusals(void**) {
@@ -158,11 +163,7 @@ void TestNegotiateRequestRefusals(void**) {
 }
 
 void ExpectResponseError(const NegotiateResponse& r, Code code) {
-  std::vector<uint8_t> v = Encode(r);
-  NegotiateResponseDecoder d(v.size());
-  d.Consume(v.data(), v.size());
-  assert_true(d.state() == DecodeState::kError);
-  assert_int_equal(static_cast<int>(d.error().code()), static_cast<int>(code));
+  ExpectError<NegotiateResponseDecoder>(r, code);
 }
 
 void TestNegotiateResponseRefusals(void**) {
