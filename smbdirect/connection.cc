@@ -16,9 +16,9 @@ std::string Num(uint64_t v) { return std::to_string(v); }
 
 Status CheckConfig(const Config& c) {
   if (c.max_receive_size < kMinReceiveSize) {
-    return Status(Code::kBadSize, "max receive size " +
-                                      Num(c.max_receive_size) +
-                                      " is below 128");
+    return Status(
+        Code::kBadSize,
+        "max receive size " + Num(c.max_receive_size) + " is below 128");
   }
   if (c.max_send_size < kMinReceiveSize) {
     return Status(Code::kBadSize,
@@ -94,8 +94,7 @@ Status Connection::Start(uint64_t now_ms) {
   return Status::OK();
 }
 
-Status Connection::OnReceive(const uint8_t* data, size_t len,
-                             uint64_t now_ms) {
+Status Connection::OnReceive(const uint8_t* data, size_t len, uint64_t now_ms) {
   if (state_ == State::kIdle || state_ == State::kDisconnected) {
     return Status(Code::kInvalidState, "receive on a connection not running");
   }
@@ -152,8 +151,8 @@ Status Connection::ReceiveNegotiateRequest(const uint8_t* data, size_t len) {
     return Fail(Status(Code::kTransport,
                        "no receive could be posted for the peer's credits"));
   }
-  uint16_t grant = static_cast<uint16_t>(std::min<uint32_t>(pending_grant_,
-                                                            UINT16_MAX));
+  uint16_t grant =
+      static_cast<uint16_t>(std::min<uint32_t>(pending_grant_, UINT16_MAX));
   Status s = SendNegotiateResponse(0, grant);
   if (!s.ok()) {
     return Fail(s);
@@ -170,8 +169,8 @@ Status Connection::SendNegotiateResponse(uint32_t status, uint16_t granted) {
   resp.credits_granted = granted;
   resp.status = status;
   resp.max_read_write_size = config_.max_read_write_size;
-  resp.preferred_send_size = max_send_size_ ? max_send_size_
-                                            : config_.max_send_size;
+  resp.preferred_send_size =
+      max_send_size_ ? max_send_size_ : config_.max_send_size;
   resp.max_receive_size = config_.max_receive_size;
   resp.max_fragmented_size = config_.max_fragmented_recv_size;
   std::vector<uint8_t> bytes;
@@ -188,11 +187,11 @@ Status Connection::ReceiveNegotiateResponse(const uint8_t* data, size_t len) {
   const NegotiateResponse& resp = decoder.message();
   // 3.1.5.7: the peer may not prefer to send more than we can receive.
   if (resp.preferred_send_size > config_.max_receive_size) {
-    return Fail(Status(Code::kBadSize,
-                       "negotiate response: PreferredSendSize " +
-                           Num(resp.preferred_send_size) +
-                           " is above our MaxReceiveSize " +
-                           Num(config_.max_receive_size)));
+    return Fail(
+        Status(Code::kBadSize, "negotiate response: PreferredSendSize " +
+                                   Num(resp.preferred_send_size) +
+                                   " is above our MaxReceiveSize " +
+                                   Num(config_.max_receive_size)));
   }
   receive_credit_target_ =
       std::min(resp.credits_requested, config_.receive_credit_max);
@@ -235,9 +234,9 @@ void Connection::OnDataTransferHeader(const DataTransferHeader& h) {
     }
     if (reassembly_.size() + h.data_length > config_.max_fragmented_recv_size) {
       reassembly_error_ =
-          Status(Code::kReassembly,
-                 "reassembly beyond " + Num(config_.max_fragmented_recv_size) +
-                     " bytes");
+          Status(Code::kReassembly, "reassembly beyond " +
+                                        Num(config_.max_fragmented_recv_size) +
+                                        " bytes");
       return;
     }
     expected_remaining_ = h.remaining_data_length;
@@ -293,9 +292,9 @@ Status Connection::ReceiveDataTransfer(const uint8_t* data, size_t len) {
   }
   const DataTransferHeader& h = current_;
   if (h.data_length == 0 && h.remaining_data_length != 0) {
-    return Fail(Status(Code::kReassembly,
-                       "a message without data says " +
-                           Num(h.remaining_data_length) + " bytes remain"));
+    return Fail(Status(Code::kReassembly, "a message without data says " +
+                                              Num(h.remaining_data_length) +
+                                              " bytes remain"));
   }
   // 3.1.5.8: the peer's credit target, its keepalive request, its grant.
   receive_credit_target_ =
@@ -349,15 +348,19 @@ void Connection::GrantPromptlyIfLow() {
 
 uint16_t Connection::ManageCredits() {
   // 3.1.5.9.  Enough posted: nothing new.
-  uint32_t target = std::min(receive_credit_target_, config_.receive_credit_max);
+  uint32_t target =
+      std::min(receive_credit_target_, config_.receive_credit_max);
   if (receive_credits_ > 0 && receive_credits_ >= target) {
     return 0;
   }
   uint32_t want = target > receive_credits_ ? target - receive_credits_ : 0;
   // At least one when none is posted, or when our last send credit is
-  // about to go with messages still queued.
-  if (want == 0 && (receive_credits_ == 0 ||
-                    (send_credits_ == 1 && !send_queue_.empty()))) {
+  // about to go with messages still queued; never more than
+  // receive_credit_max in all (the queue pair is sized for it; 3.1.5.9
+  // lets a post fail with nothing granted).
+  bool last_credit = send_credits_ == 1 && !send_queue_.empty() &&
+                     receive_credits_ < config_.receive_credit_max;
+  if (want == 0 && (receive_credits_ == 0 || last_credit)) {
     want = 1;
   }
   uint16_t posted = 0;
@@ -430,12 +433,12 @@ Status Connection::SendUpper(std::vector<uint8_t> message, uint64_t now_ms,
   // 3.1.4.2: too long for the peer's reassembly is a local error; the
   // connection stays.
   if (message.size() > max_fragmented_send_size_) {
-    return Status(Code::kOversize,
-                  "message of " + Num(message.size()) +
-                      " bytes, the peer reassembles at most " +
-                      Num(max_fragmented_send_size_));
+    return Status(Code::kOversize, "message of " + Num(message.size()) +
+                                       " bytes, the peer reassembles at most " +
+                                       Num(max_fragmented_send_size_));
   }
-  auto shared = std::make_shared<const std::vector<uint8_t>>(std::move(message));
+  auto shared =
+      std::make_shared<const std::vector<uint8_t>>(std::move(message));
   // 3.1.5.4: DataOffset 24, DataLength up to MaxSendSize - 24 each.
   const size_t chunk = max_send_size_ - kDataOffset;
   const size_t total = shared->size();
@@ -455,19 +458,18 @@ Status Connection::SendUpper(std::vector<uint8_t> message, uint64_t now_ms,
 
 Status Connection::OnTimer(uint64_t now_ms) {
   if (state_ == State::kNegotiating && now_ms >= negotiate_deadline_) {
-    return Fail(Status(Code::kTimeout,
-                       "no negotiation within " +
-                           Num(config_.negotiate_timeout_ms) + " ms"));
+    return Fail(Status(
+        Code::kTimeout,
+        "no negotiation within " + Num(config_.negotiate_timeout_ms) + " ms"));
   }
   if (state_ != State::kEstablished) {
     return Status::OK();
   }
   // 3.1.2.2: a keepalive that got no message back ends the connection.
   if (keepalive_deadline_ != 0 && now_ms >= keepalive_deadline_) {
-    return Fail(Status(Code::kTimeout,
-                       "idle: no message within " +
-                           Num(config_.keepalive_response_ms) +
-                           " ms of a keepalive"));
+    return Fail(Status(Code::kTimeout, "idle: no message within " +
+                                           Num(config_.keepalive_response_ms) +
+                                           " ms of a keepalive"));
   }
   // 3.1.2.2: after idle_timeout_ms of silence, ask for a response.
   if (keepalive_deadline_ == 0 &&

@@ -125,9 +125,9 @@ class Connection : private DataTransferVisitor {
 
   // 3.1.1.1's Connection fields.
   uint32_t send_credits_ = 0;
-  uint32_t receive_credits_ = 0;   // receives posted, not yet used
-  uint32_t peer_credits_ = 0;      // granted to the peer, not yet used
-  uint32_t pending_grant_ = 0;     // posted, not yet granted
+  uint32_t receive_credits_ = 0;  // receives posted, not yet used
+  uint32_t peer_credits_ = 0;     // granted to the peer, not yet used
+  uint32_t pending_grant_ = 0;    // posted, not yet granted
   uint16_t receive_credit_target_ = 0;
   uint32_t max_send_size_ = 0;
   uint32_t max_receive_size_ = 0;
@@ -135,14 +135,14 @@ class Connection : private DataTransferVisitor {
   uint32_t max_read_write_size_ = 0;
   std::deque<Fragment> send_queue_;
   bool send_immediate_ = false;
-  bool keepalive_due_ = false;    // the idle timer fired: ask for a response
+  bool keepalive_due_ = false;  // the idle timer fired: ask for a response
 
   // Reassembly (3.1.5.8): the message being put together.
   std::vector<uint8_t> reassembly_;
   bool reassembling_ = false;
   uint32_t expected_remaining_ = 0;
   DataTransferHeader current_;
-  bool current_in_place_ = false;   // one-fragment message: no copy
+  bool current_in_place_ = false;  // one-fragment message: no copy
   const uint8_t* in_place_data_ = nullptr;
   size_t in_place_len_ = 0;
   uint64_t bytes_copied_ = 0;

@@ -108,11 +108,12 @@ void TestRdmaOutsideRegion(void**) {
   assert_true(TryWrite({1, 0, 100}, 100, kRemoteWrite, &closed).code() ==
               Code::kOutOfBounds);
   assert_true(closed);
-  assert_true(TryWrite({static_cast<uint64_t>(-1), 0, 2}, 2, kRemoteWrite,
-                       &closed)
-                  .code() == Code::kOutOfBounds);
-  assert_true(TryWrite({0, 0, 100}, SIZE_MAX / 2, kRemoteWrite, &closed)
-                  .code() == Code::kOutOfBounds);
+  assert_true(
+      TryWrite({static_cast<uint64_t>(-1), 0, 2}, 2, kRemoteWrite, &closed)
+          .code() == Code::kOutOfBounds);
+  assert_true(
+      TryWrite({0, 0, 100}, SIZE_MAX / 2, kRemoteWrite, &closed).code() ==
+      Code::kOutOfBounds);
   assert_true(TryWrite({1ull << 62, 0, 1}, 1, kRemoteWrite, &closed).code() ==
               Code::kOutOfBounds);
   // Exactly the region: fine.
@@ -246,6 +247,9 @@ void TestExchangeSeededRandomMessages(void**) {
       }
     }
     x.Settle();
+    // Receives posted never pass the configured maximum (3.1.5.9).
+    assert_true(x.client.connection().receive_credits() <= 16);
+    assert_true(x.server.connection().receive_credits() <= 16);
     if (x.at_server != sent || x.client.disconnected()) {
       printf("seed %llu: %zu of %zu messages arrived (%s)\n",
              static_cast<unsigned long long>(seed), x.at_server.size(),
@@ -283,8 +287,7 @@ void TestExchangeRdmaReadAndWrite(void**) {
   // WRITE: the client's data, registered for remote read.
   std::vector<uint8_t> to_write = Pattern(kLen, 0x42);
   BufferDescriptorV1 wd;
-  assert_true(
-      x.p.a->Register(to_write.data(), kLen, kRemoteRead, &wd).ok());
+  assert_true(x.p.a->Register(to_write.data(), kLen, kRemoteRead, &wd).ok());
   // Offered as two descriptors over the one region.
   BufferDescriptorV1 w1 = wd, w2 = wd;
   w1.length = 100000;
@@ -298,7 +301,8 @@ void TestExchangeRdmaReadAndWrite(void**) {
   assert_int_equal(x.at_server.size(), 1);
   std::vector<BufferDescriptorV1> list;
   const std::vector<uint8_t>& got = x.at_server[0];
-  assert_true(ParseBufferDescriptorList(got.data(), got.size(), 16, &list).ok());
+  assert_true(
+      ParseBufferDescriptorList(got.data(), got.size(), 16, &list).ok());
   std::vector<uint8_t> file(kLen);
   uint64_t moved_before = x.p.b->bytes_moved();
   assert_true(ReadFromDescriptors(x.p.b.get(), file.data(), kLen, list).ok());

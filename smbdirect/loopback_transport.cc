@@ -65,9 +65,9 @@ Status LoopbackTransport::Send(const uint8_t* header, size_t header_len,
   std::vector<uint8_t>& buffer = peer_->posted_.front();
   size_t total = header_len + payload_len;
   if (total > buffer.size()) {
-    return Break(Status(Code::kOversize,
-                        "message of " + Num(total) +
-                            " bytes into a receive of " + Num(buffer.size())));
+    return Break(Status(Code::kOversize, "message of " + Num(total) +
+                                             " bytes into a receive of " +
+                                             Num(buffer.size())));
   }
   if (invalidate_token != 0 && peer_->regions_.erase(invalidate_token) == 0) {
     return Break(Status(Code::kBadToken, "send with invalidate of token " +
@@ -124,8 +124,9 @@ Status LoopbackTransport::Resolve(const BufferDescriptorV1& remote, size_t len,
   }
   auto it = peer_->regions_.find(remote.token);
   if (it == peer_->regions_.end()) {
-    return Break(Status(Code::kBadToken, "no region under token " +
-                                             Num(remote.token) + " at the peer"));
+    return Break(
+        Status(Code::kBadToken,
+               "no region under token " + Num(remote.token) + " at the peer"));
   }
   const Region& r = it->second;
   if ((r.access & access) == 0) {

@@ -12,16 +12,17 @@
 
 int main() {
   std::string names;
-  samba_ca::smbdirect::Status s =
-      samba_ca::smbdirect::ProbeRdmaDevices(&names);
+  samba_ca::smbdirect::Status s = samba_ca::smbdirect::ProbeRdmaDevices(&names);
   if (!s.ok()) {
-    printf("smbdirect_rdma: SKIPPED: %s; the rdma-core transport is built "
-           "but not exercised on this host\n",
-           s.ToString().c_str());
+    printf(
+        "smbdirect_rdma: SKIPPED: %s; the rdma-core transport is built "
+        "but not exercised on this host\n",
+        s.ToString().c_str());
     return 77;
   }
-  printf("smbdirect_rdma: SKIPPED: RDMA device(s) %s present, but no test "
-         "of the rdma-core transport is written yet\n",
-         names.c_str());
+  printf(
+      "smbdirect_rdma: SKIPPED: RDMA device(s) %s present, but no test "
+      "of the rdma-core transport is written yet\n",
+      names.c_str());
   return 77;
 }

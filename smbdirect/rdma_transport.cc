@@ -22,8 +22,7 @@ constexpr int kQueueDepth = 256;  // receive_credit_max and then some
 constexpr int kReadDepth = 16;    // RDMA reads in flight (responder/initiator)
 
 Status Errno(const char* what) {
-  return Status(Code::kTransport,
-                std::string(what) + ": " + strerror(errno));
+  return Status(Code::kTransport, std::string(what) + ": " + strerror(errno));
 }
 
 Status WaitEvent(rdma_event_channel* channel, rdma_cm_event_type expected,
@@ -39,10 +38,10 @@ Status WaitEvent(rdma_event_channel* channel, rdma_cm_event_type expected,
   }
   rdma_ack_cm_event(event);
   if (got != expected) {
-    return Status(Code::kTransport,
-                  std::string("RDMA CM: expected ") + rdma_event_str(expected) +
-                      ", got " + rdma_event_str(got) + " (status " +
-                      std::to_string(status) + ")");
+    return Status(Code::kTransport, std::string("RDMA CM: expected ") +
+                                        rdma_event_str(expected) + ", got " +
+                                        rdma_event_str(got) + " (status " +
+                                        std::to_string(status) + ")");
   }
   return Status::OK();
 }
@@ -154,7 +153,8 @@ Status RdmaTransport::Connect(const char* host, uint16_t port,
   dst.sin_family = AF_INET;
   dst.sin_port = htons(port);
   if (inet_pton(AF_INET, host, &dst.sin_addr) != 1) {
-    return Status(Code::kTransport, std::string("not an IPv4 address: ") + host);
+    return Status(Code::kTransport,
+                  std::string("not an IPv4 address: ") + host);
   }
   t->channel_ = rdma_create_event_channel();
   if (t->channel_ == nullptr) {
@@ -338,9 +338,8 @@ Status RdmaTransport::Register(uint8_t* base, size_t len, uint32_t access,
     return Status(Code::kTransport, "register on a closed queue pair");
   }
   if (base == nullptr || len == 0 || len > UINT32_MAX) {
-    return Status(Code::kBadSize,
-                  "cannot register a region of " + std::to_string(len) +
-                      " bytes");
+    return Status(Code::kBadSize, "cannot register a region of " +
+                                      std::to_string(len) + " bytes");
   }
   int flags = IBV_ACCESS_LOCAL_WRITE;
   if (access & kRemoteRead) {
@@ -380,9 +379,9 @@ Status RdmaTransport::OneSided(int opcode, uint8_t* local, size_t len,
   // the work request and breaks the queue pair); the length against the
   // descriptor is ours.
   if (len > remote.length) {
-    return Status(Code::kOutOfBounds,
-                  std::to_string(len) + " bytes for a descriptor of " +
-                      std::to_string(remote.length));
+    return Status(Code::kOutOfBounds, std::to_string(len) +
+                                          " bytes for a descriptor of " +
+                                          std::to_string(remote.length));
   }
   ibv_mr* mr = ibv_reg_mr(pd_, local, len, IBV_ACCESS_LOCAL_WRITE);
   if (mr == nullptr) {
@@ -399,8 +398,7 @@ Status RdmaTransport::OneSided(int opcode, uint8_t* local, size_t len,
 Status RdmaTransport::RdmaWrite(const uint8_t* local, size_t len,
                                 const BufferDescriptorV1& remote) {
   // The NIC only reads local memory for a write.
-  return OneSided(IBV_WR_RDMA_WRITE, const_cast<uint8_t*>(local), len,
-                  remote);
+  return OneSided(IBV_WR_RDMA_WRITE, const_cast<uint8_t*>(local), len, remote);
 }
 
 Status RdmaTransport::RdmaRead(uint8_t* local, size_t len,

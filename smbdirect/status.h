@@ -16,21 +16,21 @@ namespace smbdirect {
 
 enum class Code {
   kOk = 0,
-  kTruncated,         // shorter than the message it must hold
-  kBadVersion,        // no protocol version in common (0x0100)
-  kBadSize,           // a size or count below the minimum, zero or too big
-  kMalformed,         // fields that contradict each other
-  kCreditsExceeded,   // a message arrived without a credit granted for it
-  kOversize,          // longer than the negotiated maximum
-  kReassembly,        // fragments that do not add up to one message
-  kBadDescriptor,     // a buffer descriptor list that cannot be used
-  kOutOfBounds,       // an RDMA access outside its registered region
-  kAccessDenied,      // an RDMA access the region was not registered for
-  kBadToken,          // no registered region under this token
-  kTimeout,           // the peer was silent for too long
-  kInvalidState,      // the call does not fit the connection's state
-  kNegotiateFailed,   // the peer refused the negotiation (Status != 0)
-  kTransport,         // the transport failed (no device, peer gone...)
+  kTruncated,        // shorter than the message it must hold
+  kBadVersion,       // no protocol version in common (0x0100)
+  kBadSize,          // a size or count below the minimum, zero or too big
+  kMalformed,        // fields that contradict each other
+  kCreditsExceeded,  // a message arrived without a credit granted for it
+  kOversize,         // longer than the negotiated maximum
+  kReassembly,       // fragments that do not add up to one message
+  kBadDescriptor,    // a buffer descriptor list that cannot be used
+  kOutOfBounds,      // an RDMA access outside its registered region
+  kAccessDenied,     // an RDMA access the region was not registered for
+  kBadToken,         // no registered region under this token
+  kTimeout,          // the peer was silent for too long
+  kInvalidState,     // the call does not fit the connection's state
+  kNegotiateFailed,  // the peer refused the negotiation (Status != 0)
+  kTransport,        // the transport failed (no device, peer gone...)
 };
 
 const char* CodeName(Code code);

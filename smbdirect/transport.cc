@@ -14,10 +14,10 @@ template <typename Op>
 Status ForEachPiece(size_t len, const std::vector<BufferDescriptorV1>& list,
                     Op op) {
   if (TotalLength(list) < len) {
-    return Status(Code::kBadDescriptor,
-                  "buffer descriptors cover " +
-                      std::to_string(TotalLength(list)) + " bytes, " +
-                      std::to_string(len) + " needed");
+    return Status(Code::kBadDescriptor, "buffer descriptors cover " +
+                                            std::to_string(TotalLength(list)) +
+                                            " bytes, " + std::to_string(len) +
+                                            " needed");
   }
   size_t done = 0;
   for (const BufferDescriptorV1& d : list) {

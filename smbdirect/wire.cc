@@ -109,11 +109,10 @@ Status ParseNegotiateRequest(const uint8_t* p, NegotiateRequest* m) {
   m->max_fragmented_size = LoadLe32(p + 16);
   // 3.1.5.6: the range MinVersion..MaxVersion must include 0x0100.
   if (m->min_version > kProtocolV1 || m->max_version < kProtocolV1) {
-    return Status(Code::kBadVersion,
-                  "negotiate request: versions " +
-                      std::to_string(m->min_version) + ".." +
-                      std::to_string(m->max_version) +
-                      " do not include 0x0100");
+    return Status(Code::kBadVersion, "negotiate request: versions " +
+                                         std::to_string(m->min_version) + ".." +
+                                         std::to_string(m->max_version) +
+                                         " do not include 0x0100");
   }
   // 3.1.5.6: CreditsRequested > 0, MaxReceiveSize >= 128,
   // MaxFragmentedSize >= 131072, else the connection is terminated.
@@ -139,14 +138,14 @@ Status ParseNegotiateResponse(const uint8_t* p, NegotiateResponse* m) {
   if (m->status != 0) {
     char hex[16];
     snprintf(hex, sizeof(hex), "0x%08X", m->status);
-    return Status(Code::kNegotiateFailed,
-                  std::string("negotiate response: the peer refused, Status ") +
-                      hex);
+    return Status(
+        Code::kNegotiateFailed,
+        std::string("negotiate response: the peer refused, Status ") + hex);
   }
   if (m->negotiated_version != kProtocolV1) {
-    return Status(Code::kBadVersion,
-                  "negotiate response: NegotiatedVersion " +
-                      std::to_string(m->negotiated_version) + " is not 0x0100");
+    return Status(Code::kBadVersion, "negotiate response: NegotiatedVersion " +
+                                         std::to_string(m->negotiated_version) +
+                                         " is not 0x0100");
   }
   Status s = CheckSizes("negotiate response", m->max_receive_size,
                         m->max_fragmented_size);
@@ -212,18 +211,17 @@ void DataTransferDecoder::CheckHeader() {
   }
   uint64_t end = uint64_t{h.data_offset} + h.data_length;
   if (h.data_length > 0 && end > message_length_) {
-    Fail(Code::kTruncated,
-         "data transfer: DataOffset + DataLength = " + std::to_string(end) +
-             " beyond the message's " + std::to_string(message_length_) +
-             " bytes");
+    Fail(Code::kTruncated, "data transfer: DataOffset + DataLength = " +
+                               std::to_string(end) + " beyond the message's " +
+                               std::to_string(message_length_) + " bytes");
     return;
   }
   uint64_t total = uint64_t{h.data_length} + h.remaining_data_length;
   if (total > limits_.max_fragmented_size) {
-    Fail(Code::kOversize,
-         "data transfer: DataLength + RemainingDataLength = " +
-             std::to_string(total) + " beyond the negotiated maximum " +
-             std::to_string(limits_.max_fragmented_size));
+    Fail(Code::kOversize, "data transfer: DataLength + RemainingDataLength = " +
+                              std::to_string(total) +
+                              " beyond the negotiated maximum " +
+                              std::to_string(limits_.max_fragmented_size));
     return;
   }
   visitor_->OnDataTransferHeader(h);
@@ -256,8 +254,8 @@ size_t DataTransferDecoder::Consume(const uint8_t* data, size_t len) {
         break;
       }
       case Stage::kPayload: {
-        size_t need = uint64_t{header_.data_offset} + header_.data_length -
-                      consumed_;
+        size_t need =
+            uint64_t{header_.data_offset} + header_.data_length - consumed_;
         take = avail < need ? avail : need;
         visitor_->OnPayload(p, take);
         break;
@@ -289,15 +287,15 @@ Status ParseBufferDescriptorList(const uint8_t* data, size_t len,
     return Status(Code::kBadDescriptor, "empty buffer descriptor list");
   }
   if (len % kBufferDescriptorV1Size != 0) {
-    return Status(Code::kBadDescriptor,
-                  "buffer descriptor list of " + std::to_string(len) +
-                      " bytes is not a multiple of 16");
+    return Status(Code::kBadDescriptor, "buffer descriptor list of " +
+                                            std::to_string(len) +
+                                            " bytes is not a multiple of 16");
   }
   size_t n = len / kBufferDescriptorV1Size;
   if (n > max_entries) {
-    return Status(Code::kBadDescriptor,
-                  std::to_string(n) + " buffer descriptors, at most " +
-                      std::to_string(max_entries));
+    return Status(Code::kBadDescriptor, std::to_string(n) +
+                                            " buffer descriptors, at most " +
+                                            std::to_string(max_entries));
   }
   uint64_t total = 0;
   for (size_t i = 0; i < n; ++i) {

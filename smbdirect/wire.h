@@ -74,7 +74,8 @@ struct BufferDescriptorV1 {  // 2.2.3.1
 };
 
 // Encoders append to *out.
-void EncodeNegotiateRequest(const NegotiateRequest& m, std::vector<uint8_t>* out);
+void EncodeNegotiateRequest(const NegotiateRequest& m,
+                            std::vector<uint8_t>* out);
 void EncodeNegotiateResponse(const NegotiateResponse& m,
                              std::vector<uint8_t>* out);
 // The 20-byte header, then zeros up to h.data_offset when it is larger.

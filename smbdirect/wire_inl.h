@@ -19,10 +19,10 @@ FixedMessageDecoder<Message, kSize, Parse>::FixedMessageDecoder(
   // 3.1.5.6 / 3.1.5.7: the message is at least kSize bytes.
   if (message_length < kSize) {
     state_ = DecodeState::kError;
-    error_ = Status(Code::kTruncated,
-                    "negotiate message of " + std::to_string(message_length) +
-                        " bytes, at least " + std::to_string(kSize) +
-                        " needed");
+    error_ =
+        Status(Code::kTruncated,
+               "negotiate message of " + std::to_string(message_length) +
+                   " bytes, at least " + std::to_string(kSize) + " needed");
   }
 }
 

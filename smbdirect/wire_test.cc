@@ -67,10 +67,10 @@ void TestNegotiateResponseGolden(void**) {
   r.preferred_send_size = 0x400;
   r.max_receive_size = 0x400;
   r.max_fragmented_size = 0x20000;
-  const uint8_t golden[] = {
-      0x00, 0x01, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x0a, 0x00, 0x0a,
-      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x04,
-      0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00};
+  const uint8_t golden[] = {0x00, 0x01, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
+                            0x0a, 0x00, 0x0a, 0x00, 0x00, 0x00, 0x00, 0x00,
+                            0x00, 0x00, 0x10, 0x00, 0x00, 0x04, 0x00, 0x00,
+                            0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00};
   std::vector<uint8_t> v = Encode(r);
   assert_int_equal(v.size(), sizeof(golden));
   assert_memory_equal(v.data(), golden, sizeof(golden));
@@ -210,12 +210,12 @@ struct Collect : DataTransferVisitor {
 const DataTransferLimits kLimits{1364, 1048576};
 
 void TestDataTransferGolden(void**) {
-  std::vector<uint8_t> v = DataMessage(3, kFlagResponseRequested, 100,
-                                       {0xaa, 0xbb});
-  const uint8_t golden[] = {0x0a, 0x00, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00,
-                            0x64, 0x00, 0x00, 0x00, 0x18, 0x00, 0x00, 0x00,
-                            0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-                            0xaa, 0xbb};
+  std::vector<uint8_t> v =
+      DataMessage(3, kFlagResponseRequested, 100, {0xaa, 0xbb});
+  const uint8_t golden[] = {0x0a, 0x00, 0x03, 0x00, 0x01, 0x00, 0x00,
+                            0x00, 0x64, 0x00, 0x00, 0x00, 0x18, 0x00,
+                            0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00,
+                            0x00, 0x00, 0x00, 0xaa, 0xbb};
   assert_int_equal(v.size(), sizeof(golden));
   assert_memory_equal(v.data(), golden, sizeof(golden));
   // An empty message: 20 bytes, no offset (3.1.5.4).
@@ -235,13 +235,12 @@ void TestDataTransferInPieces(void**) {
     std::vector<uint8_t> payload =
         Pattern(rnd.Uniform(1364 - 24 + 1), static_cast<uint8_t>(seed));
     uint32_t remaining = rnd.Uniform(1000);
-    std::vector<uint8_t> v = DataMessage(
-        static_cast<uint16_t>(rnd.Uniform(20)), 0, remaining, payload);
+    std::vector<uint8_t> v = DataMessage(static_cast<uint16_t>(rnd.Uniform(20)),
+                                         0, remaining, payload);
     Collect c;
     DataTransferDecoder d(v.size(), kLimits, &c);
     if (FeedInPieces(&d, v, &rnd) != DecodeState::kDone || c.headers != 1 ||
-        c.payload != payload ||
-        c.header.remaining_data_length != remaining) {
+        c.payload != payload || c.header.remaining_data_length != remaining) {
       printf("data transfer round trip failed, seed %llu: %s\n",
              static_cast<unsigned long long>(seed),
              d.error().ToString().c_str());
@@ -358,6 +357,5 @@ int main(void) {
       cmocka_unit_test(TestDataTransferRefusals),
       cmocka_unit_test(TestBufferDescriptors),
   };
-  return cmocka_run_group_tests_name("smbdirect_wire", tests, nullptr,
-                                     nullptr);
+  return cmocka_run_group_tests_name("smbdirect_wire", tests, nullptr, nullptr);
 }

@@ -8,7 +8,8 @@
 // same state with the same result however its input is split; a data
 // transfer's payload is exactly DataLength bytes; a parsed descriptor
 // list has no empty entry and fits in 32 bits; the engine never holds
-// more peer credits than receives posted.
+// more peer credits than receives posted, nor more receives than its
+// maximum.
 //
 // clang++-14 -fsanitize=fuzzer,address,undefined -Ismbdirect -Isigning
 // builds the libFuzzer binary.  With -DSMBDIRECT_FUZZ_STANDALONE (g++ with
@@ -59,8 +60,7 @@ void Compare(const uint8_t* data, size_t size, size_t cut1, size_t cut2,
       whole->error().code() != split->error().code()) {
     abort();
   }
-  if (whole->state() != sd::DecodeState::kError &&
-      used_whole != used_split) {
+  if (whole->state() != sd::DecodeState::kError && used_whole != used_split) {
     abort();
   }
 }
@@ -145,7 +145,8 @@ void FuzzEngine(const uint8_t* data, size_t size) {
     c.OnReceive(data + at, len, now);
     c.OnTimer(now);
     at += len;
-    if (c.peer_credits() > c.receive_credits()) {
+    if (c.peer_credits() > c.receive_credits() ||
+        c.receive_credits() > config.receive_credit_max) {
       abort();
     }
   }
