@@ -55,6 +55,12 @@ group_sources() {
 			echo "$top/signing/$f.cc"
 		done
 		;;
+	smbdirect)
+		for f in status wire connection transport loopback_transport \
+			driver; do
+			echo "$top/smbdirect/$f.cc"
+		done
+		;;
 	client)
 		echo "$top/signing/status.cc"
 		for f in client_status smb2_pdu framing ntlmssp; do
@@ -69,6 +75,7 @@ group_includes() {
 	core) echo "-I$core" ;;
 	signing) echo "-I$top/signing" ;;
 	client) echo "-I$top/smbclient3 -I$top/signing" ;;
+	smbdirect) echo "-I$top/smbdirect -I$top/signing" ;;
 	esac
 }
 
@@ -95,6 +102,12 @@ recipe() {
 		define=SIGNING_FUZZ_STANDALONE
 		iterations_env=SIGNING_FUZZ_ITERATIONS
 		iterations=20000
+		;;
+	smbdirect_fuzz)
+		group=smbdirect
+		define=SMBDIRECT_FUZZ_STANDALONE
+		iterations_env=SMBDIRECT_FUZZ_ITERATIONS
+		iterations=50000
 		;;
 	persistent_record_fuzz)
 		group=core
