@@ -442,8 +442,8 @@ pcore_status pcore_update_path(pcore_table* table, uint64_t persistent_id,
 }
 
 pcore_status pcore_set_delete_on_close(pcore_table* table,
-                                      uint64_t persistent_id,
-                                      int delete_on_close) {
+                                       uint64_t persistent_id,
+                                       int delete_on_close) {
   if (table == nullptr) {
     return PCORE_INVALID_PARAMETER;
   }

@@ -507,10 +507,12 @@ Status DecodeRecord(const uint8_t* data, size_t len, OpenRecord* r) {
     r->delete_on_close = (open_flags & kOpenDeleteOnClose) != 0;
   }
   if (f.remaining() != 0) {
-    const char* last = version >= kRecordVersion ? "open flags"
-                       : version == kRecordVersionNoOpenFlags
-                           ? "file identity"
-                           : "locks";
+    const char* last = "locks";
+    if (version >= kRecordVersion) {
+      last = "open flags";
+    } else if (version == kRecordVersionNoOpenFlags) {
+      last = "file identity";
+    }
     return Status::Corrupt(std::to_string(f.remaining()) +
                            " trailing bytes after the " + last);
   }

@@ -341,9 +341,9 @@ void test_version2_still_read(void**) {
   ResealRecordForTesting(&longer);
   assert_int_equal(Decode(longer, &back).code(), PCORE_CORRUPT_RECORD);
   Status longer_status = Decode(longer, &back);
-  assert_true(longer_status.message().find(
-                  "trailing bytes after the file identity") !=
-              std::string::npos);
+  assert_true(
+      longer_status.message().find("trailing bytes after the file identity") !=
+      std::string::npos);
 }
 
 // The open flags: only delete on close is known; the flag round-trips.
@@ -368,8 +368,7 @@ void test_open_flags(void**) {
 // A record written before file identities were kept (version 1) is still
 // read: the same fields, its file known by share and path only.
 void test_version1_still_read(void**) {
-  std::string bytes =
-      FromHex(std::string(kGoldenHeaderV1Hex) + kGoldenHex);
+  std::string bytes = FromHex(std::string(kGoldenHeaderV1Hex) + kGoldenHex);
   assert_int_equal(bytes.size(), 356);
   OpenRecord r;
   Status s = Decode(bytes, &r);

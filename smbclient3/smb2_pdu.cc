@@ -875,9 +875,9 @@ void EncodeSetInfoFileRequest(const FileId& file_id, uint8_t info_class,
   w.U8(kInfoTypeFile);
   w.U8(info_class);
   w.U32(static_cast<uint32_t>(buffer.size()));  // BufferLength
-  w.U16(kSmb2HeaderSize + 32);                   // BufferOffset
-  w.U16(0);                                      // Reserved
-  w.U32(0);                                      // AdditionalInformation
+  w.U16(kSmb2HeaderSize + 32);                  // BufferOffset
+  w.U16(0);                                     // Reserved
+  w.U32(0);                                     // AdditionalInformation
   w.U64(file_id.persistent);
   w.U64(file_id.volatile_id);
   msg->insert(msg->end(), buffer.begin(), buffer.end());

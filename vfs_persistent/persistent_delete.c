@@ -179,8 +179,8 @@ void persistent_delete_expired(const struct pcore_open *view)
 	}
 	snum = lp_servicenumber(view->share_name);
 	if (snum < 0) {
-		DBG_WARNING("persistent open %" PRIu64 " expired with delete on "
-			    "close: share [%s] gone, %s not deleted\n",
+		DBG_WARNING("persistent open %" PRIu64 " expired with delete "
+			    "on close: share [%s] gone, %s not deleted\n",
 			    view->persistent_id,
 			    view->share_name,
 			    view->path);

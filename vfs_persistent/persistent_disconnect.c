@@ -84,9 +84,10 @@ static void persistent_disconnect_locked(struct share_mode_lock *lck,
  * The default durable disconnect refuses an open without a handle lease
  * (or with locks and no write lease) and one with delete on close; a
  * persistent open keeps its state whatever its lease, and its delete on
- * close is in the record (persistent_delete.c).  The rest is what a durable disconnect does: mark the
- * share mode entry and the byte-range locks disconnected, then hand smbd a
- * default cookie that allows the reconnect, and close the fd.
+ * close is in the record (persistent_delete.c).  The rest is what a
+ * durable disconnect does: mark the share mode entry and the byte-range
+ * locks disconnected, then hand smbd a default cookie that allows the
+ * reconnect, and close the fd.
  */
 static NTSTATUS persistent_disconnect_open(struct files_struct *fsp,
 					   const DATA_BLOB old_inner,
