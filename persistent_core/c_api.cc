@@ -154,6 +154,7 @@ Status FromOpen(const pcore_open& o, OpenRecord* r) {
   r->reply.end_of_file = p.end_of_file;
   r->reply.file_attributes = p.file_attributes;
   r->reply.maximal_access = p.maximal_access;
+  r->delete_on_close = o.delete_on_close != 0;
   r->file = FileIdentity();
   if (o.has_identity) {
     r->file.known = true;
@@ -440,6 +441,16 @@ pcore_status pcore_update_path(pcore_table* table, uint64_t persistent_id,
   return Finish(table, table->table.UpdatePath(persistent_id, p));
 }
 
+pcore_status pcore_set_delete_on_close(pcore_table* table,
+                                       uint64_t persistent_id,
+                                       int delete_on_close) {
+  if (table == nullptr) {
+    return PCORE_INVALID_PARAMETER;
+  }
+  return Finish(table, table->table.SetDeleteOnClose(persistent_id,
+                                                     delete_on_close != 0));
+}
+
 pcore_status pcore_check_open_conflict(pcore_table* table,
                                        const char* share_name, const char* path,
                                        uint64_t now_us) {
@@ -584,6 +595,7 @@ void pcore_record_view(const pcore_record* record, pcore_open* view) {
   view->file_id.extid = r.file.extid;
   view->birth_time = r.file.birth_time;
   view->stream_name = r.file.stream_name.c_str();
+  view->delete_on_close = r.delete_on_close ? 1 : 0;
 }
 
 void pcore_record_free(pcore_record* record) { delete record; }

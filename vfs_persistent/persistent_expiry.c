@@ -159,6 +159,7 @@ static void persistent_expire(struct persistent_db *pdb,
 			persistent_brl_set(view, &fid, false);
 		}
 	}
+	persistent_delete_expired(view);
 	status = smbXsrv_open_cleanup(view->persistent_id);
 	DBG_WARNING("persistent open %" PRIu64 " of [%s] %s expired "
 		    "(disconnected %" PRIu64 " ms, timeout %" PRIu32 " ms): "

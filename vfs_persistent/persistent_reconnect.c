@@ -409,6 +409,8 @@ NTSTATUS persistent_durable_reconnect(struct vfs_handle_struct *handle,
 	DATA_BLOB new_inner = data_blob_null;
 	uint64_t persistent_id;
 	uint64_t disconnect_time_us;
+	uint32_t create_options;
+	bool delete_on_close;
 	struct smb2_lease req_lease = {};
 	bool req_has_lease = false;
 	size_t i;
@@ -503,6 +505,8 @@ NTSTATUS persistent_durable_reconnect(struct vfs_handle_struct *handle,
 		return pcore_status_to_ntstatus(st);
 	}
 	pcore_record_view(reconnected, &view);
+	create_options = view.create_options;
+	delete_on_close = view.delete_on_close != 0;
 	/*
 	 * [MS-SMB2] 3.3.5.14: the lock sequences are state of the open; smbd
 	 * checks a replayed lock against op->global, which a dead smbd took
@@ -559,6 +563,17 @@ NTSTATUS persistent_durable_reconnect(struct vfs_handle_struct *handle,
 	data_blob_free(&new_inner);
 	if (!NT_STATUS_IS_OK(status)) {
 		return status;
+	}
+
+	/* a file to be deleted at the last close still is */
+	status = persistent_delete_on_close_reconnected(*fsp, create_options,
+							delete_on_close);
+	if (!NT_STATUS_IS_OK(status)) {
+		DBG_ERR("%s: persistent open %" PRIu64 " reconnected without "
+			"its delete on close: %s\n",
+			fsp_str_dbg(*fsp),
+			persistent_id,
+			nt_errstr(status));
 	}
 
 	pfsp = VFS_ADD_FSP_EXTENSION(handle, *fsp, struct persistent_fsp,
