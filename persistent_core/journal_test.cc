@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <map>
 #include <string>
-#include "test_files.h"
+#include "journal_test_util.h"
 // After the C++ headers: cmocka defines fail() as a macro.
 // cmocka 1.1 declares its functions without extern "C".
 extern "C" {
@@ -37,11 +37,6 @@ using namespace samba_ca::persistent;
 
 namespace {
 
-const uint8_t kBootA[16] = {0xa, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-                            15};
-const uint8_t kBootB[16] = {0xb, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-                            15};
-
 // A journal created and rewritten empty, so that it has a header.
 void NewJournal(Journal* j, const std::string& path) {
   bool fresh = false;
@@ -49,16 +44,6 @@ void NewJournal(Journal* j, const std::string& path) {
   assert_true(fresh);
   assert_true(j->Rewrite(KeyValueMap(), kBootA).ok());
   j->Unlock();
-}
-
-KeyValueMap FoldFile(const std::string& path, JournalFoldStats* stats) {
-  Journal j;
-  bool fresh = false;
-  Status s = j.OpenLocked(path, &fresh);
-  assert_true(s.ok());
-  KeyValueMap state;
-  assert_true(j.Fold(&state, stats).ok());
-  return state;
 }
 
 void Put(Journal* j, const std::string& k, const std::string& v) {

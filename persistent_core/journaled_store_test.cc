@@ -17,7 +17,7 @@
 
 #include <functional>
 #include <string>
-#include "test_files.h"
+#include "journal_test_util.h"
 // After the C++ headers: cmocka defines fail() as a macro.
 // cmocka 1.1 declares its functions without extern "C".
 extern "C" {
@@ -32,11 +32,6 @@ extern "C" {
 using namespace samba_ca::persistent;
 
 namespace {
-
-const uint8_t kBootA[16] = {0xa, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-                            15};
-const uint8_t kBootB[16] = {0xb, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-                            15};
 
 // A journal of format version 1, byte for byte: a header (boot kBootA, base
 // bytes 105, its CRC32C), an entry putting PH/open/1 = "granted" (what a
@@ -109,15 +104,6 @@ class InnerSpy : public Store {
  private:
   InMemoryStore* mem_;
 };
-
-KeyValueMap FoldFile(const std::string& path, JournalFoldStats* stats) {
-  Journal j;
-  bool fresh = false;
-  assert_true(j.OpenLocked(path, &fresh).ok());
-  KeyValueMap state;
-  assert_true(j.Fold(&state, stats).ok());
-  return state;
-}
 
 // The inner store's records, without the wrapper's boot mark.
 KeyValueMap Records(const InMemoryStore& mem) {

@@ -1,9 +1,10 @@
-// Shared by the core's C++ tests that use files (the journal's): a private
-// temporary directory and whole-file reads and writes.  No cmocka here:
+// Shared by the core's tests of the journal and of the journaled store: a
+// private temporary directory, whole-file reads and writes, two boot ids,
+// a journal file folded.  No cmocka here:
 // include it before <cmocka.h>, whose fail() macro the C++ streams
 // headers do not survive.
-#ifndef SAMBA_CA_PERSISTENT_TEST_FILES_H
-#define SAMBA_CA_PERSISTENT_TEST_FILES_H
+#ifndef SAMBA_CA_PERSISTENT_JOURNAL_TEST_UTIL_H
+#define SAMBA_CA_PERSISTENT_JOURNAL_TEST_UTIL_H
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -14,8 +15,16 @@
 #include <sstream>
 #include <string>
 
+#include "journal.h"
+#include "store.h"
+
 namespace samba_ca {
 namespace persistent {
+
+inline constexpr uint8_t kBootA[16] = {0xa, 1, 2,  3,  4,  5,  6,  7,
+                                       8,   9, 10, 11, 12, 13, 14, 15};
+inline constexpr uint8_t kBootB[16] = {0xb, 1, 2,  3,  4,  5,  6,  7,
+                                       8,   9, 10, 11, 12, 13, 14, 15};
 
 struct TempDir {
   TempDir() {
@@ -58,7 +67,24 @@ inline uint64_t FileSize(const std::string& path) {
   return static_cast<uint64_t>(st.st_size);
 }
 
+// What the journal file at path holds, folded; aborts when it cannot be
+// opened or read.
+inline KeyValueMap FoldFile(const std::string& path, JournalFoldStats* stats) {
+  Journal j;
+  bool fresh = false;
+  KeyValueMap state;
+  Status s = j.OpenLocked(path, &fresh);
+  if (s.ok()) {
+    s = j.Fold(&state, stats);
+  }
+  if (!s.ok()) {
+    fprintf(stderr, "%s\n", s.ToString().c_str());
+    abort();
+  }
+  return state;
+}
+
 }  // namespace persistent
 }  // namespace samba_ca
 
-#endif  // SAMBA_CA_PERSISTENT_TEST_FILES_H
+#endif  // SAMBA_CA_PERSISTENT_JOURNAL_TEST_UTIL_H
