@@ -45,12 +45,29 @@ sca_ensure_user() {
 	fi
 }
 
+# smbd_conf_dirs DIR: makes DIR's state directories and prints the
+# [global] lines that keep every file of smbd in DIR (the log in
+# DIR/log.smbd).
+smbd_conf_dirs() {
+	local dir=$1
+	mkdir -p "$dir"/{private,lock,state,cache,run,ncalrpc} || return 1
+	printf '\t%s\n' \
+		"private dir = $dir/private" \
+		"lock directory = $dir/lock" \
+		"state directory = $dir/state" \
+		"cache directory = $dir/cache" \
+		"pid directory = $dir/run" \
+		"ncalrpc dir = $dir/ncalrpc" \
+		"log file = $dir/log.smbd" \
+		"max log size = 0"
+}
+
 # smbd_setup DIR ADDR [GLOBAL-LINES [SHARE-LINES]]
 # Writes DIR/smb.conf with shares [plain] and [ca] (vfs objects = persistent)
 # on ADDR (a loopback address), and adds the test user.
 smbd_setup() {
 	local dir=$1 addr=$2 extra_global=${3:-} extra_ca=${4:-}
-	local module
+	local module dirs
 	module=$(sca_module) || return 1
 	sca_ensure_user || return 1
 	# smbd binds only to addresses an interface has: give lo this one.
@@ -58,7 +75,8 @@ smbd_setup() {
 		ip addr add "$addr/32" dev lo || return 1
 		echo "$addr" >"$dir.lo-addr"
 	fi
-	mkdir -p "$dir"/{private,lock,state,cache,run,ncalrpc,plain,ca}
+	dirs=$(smbd_conf_dirs "$dir") || return 1
+	mkdir -p "$dir"/{plain,ca}
 	chmod 755 "$dir"
 	chmod 777 "$dir/plain" "$dir/ca"
 	cat >"$dir/smb.conf" <<CONF
@@ -70,14 +88,7 @@ smbd_setup() {
 	bind interfaces only = yes
 	smb ports = 445
 	disable netbios = yes
-	private dir = $dir/private
-	lock directory = $dir/lock
-	state directory = $dir/state
-	cache directory = $dir/cache
-	pid directory = $dir/run
-	ncalrpc dir = $dir/ncalrpc
-	log file = $dir/log.smbd
-	max log size = 0
+$dirs
 	passdb backend = tdbsam:$dir/private/passdb.tdb
 	server min protocol = SMB2_02
 	load printers = no

@@ -98,7 +98,9 @@ smbd_lib_init() {
 		useradd --system --no-create-home --shell /usr/sbin/nologin "$user"
 		smbd_lib_created_user=1
 	fi
-	mkdir -p "$tmp"/{private,lock,state,cache,pid,ncalrpc,share}
+	local dirs
+	dirs=$(smbd_conf_dirs "$tmp") || fail "cannot make the directories in $tmp"
+	mkdir -p "$tmp/share"
 	chown "$user" "$tmp/share"
 	cat >"$tmp/smb.conf" <<-EOF
 		[global]
@@ -108,14 +110,7 @@ smbd_lib_init() {
 			server min protocol = SMB2_02
 			server max protocol = SMB3_11
 			passdb backend = tdbsam
-			private dir = $tmp/private
-			lock directory = $tmp/lock
-			state directory = $tmp/state
-			cache directory = $tmp/cache
-			pid directory = $tmp/pid
-			ncalrpc dir = $tmp/ncalrpc
-			log file = $tmp/log.smbd
-			max log size = 0
+		$dirs
 			log level = ${SMBD_LOG_LEVEL:-1}
 			smb ports = 445
 			interfaces = lo
