@@ -2,6 +2,7 @@
 // opaque, data is plain, and the core is built without exceptions.
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "cookie.h"
 #include "handle_table.h"
 #include "journal.h"
+#include "journaled_store.h"
 #include "persistent_core.h"
 #include "persistent_record.h"
 #include "store.h"
@@ -19,19 +21,30 @@ using samba_ca::persistent::CookieView;
 using samba_ca::persistent::FileIdentity;
 using samba_ca::persistent::Guid;
 using samba_ca::persistent::HandleTable;
+using samba_ca::persistent::JournaledStore;
 using samba_ca::persistent::OpenRecord;
 using samba_ca::persistent::OpenState;
 using samba_ca::persistent::ReconnectRequest;
 using samba_ca::persistent::ServerId;
 using samba_ca::persistent::Status;
 
+// The glue's store, and the journal wrapped around it once attached; the
+// tables use whichever is on top, so a journal is attached before any.
 struct pcore_store {
-  explicit pcore_store(const pcore_store_ops& ops) : impl(ops) {}
-  CallbackStore impl;
+  explicit pcore_store(const pcore_store_ops& ops) : callbacks(ops) {}
+  samba_ca::persistent::Store* top() {
+    if (journaled != nullptr) {
+      return journaled.get();
+    }
+    return &callbacks;
+  }
+  CallbackStore callbacks;
+  std::unique_ptr<JournaledStore> journaled;
+  bool has_table = false;
 };
 
 struct pcore_table {
-  explicit pcore_table(pcore_store* store) : table(&store->impl) {}
+  explicit pcore_table(pcore_store* store) : table(store->top()) {}
   HandleTable table;
   std::string last_error;
 };
@@ -216,16 +229,26 @@ pcore_status pcore_store_attach_journal(pcore_store* store,
                                         const char* boot_id_path,
                                         pcore_journal_report* report) {
   if (store == nullptr || journal_path == nullptr || boot_id_path == nullptr ||
-      report == nullptr || store->impl.has_journal()) {
+      report == nullptr || store->journaled != nullptr || store->has_table) {
     return PCORE_INVALID_PARAMETER;
   }
   *report = pcore_journal_report();
   uint8_t boot_id[16];
   Status s = samba_ca::persistent::ReadBootId(boot_id_path, boot_id);
+  std::unique_ptr<JournaledStore> journaled;
   if (s.ok()) {
-    s = store->impl.AttachJournal(journal_path, boot_id, report);
+    journaled.reset(new (std::nothrow) JournaledStore(&store->callbacks));
+    if (journaled == nullptr) {
+      s = Status(PCORE_NO_MEMORY, "journaled store");
+    }
   }
-  if (!s.ok()) {
+  if (s.ok()) {
+    journaled->set_privileged(store->callbacks.PrivilegedFn());
+    s = journaled->Open(journal_path, boot_id, report);
+  }
+  if (s.ok()) {
+    store->journaled = std::move(journaled);
+  } else {
     snprintf(report->problem, sizeof(report->problem), "%s",
              s.ToString().c_str());
   }
@@ -240,6 +263,7 @@ pcore_status pcore_table_new(pcore_store* store, pcore_table** table_out) {
   if (table == nullptr) {
     return PCORE_NO_MEMORY;
   }
+  store->has_table = true;
   *table_out = table;
   return PCORE_OK;
 }

@@ -255,6 +255,8 @@ void pcore_store_free(struct pcore_store *store);
  * - REBUILT: another boot (the store's unsynced writes may be lost or
  *   torn) or an unreadable store: the store is wiped and refilled from
  *   the journal, which is then compacted.
+ * The journal is a wrapper around the store (journaled_store.h): attach
+ * it before any table is made on the store.
  * report->problem names the first bad journal entry skipped, or on
  * failure what failed.  A journal with a bad header or an unknown version
  * is an error (PCORE_CORRUPT_RECORD, PCORE_UNKNOWN_VERSION): nothing is
