@@ -13,7 +13,8 @@
 #                 window right after the kill -9, before any share with the
 #                 module is touched again; then A's DH2C through [ca]
 #                 succeeds.  Also: the same after a clean disconnect (A's
-#                 connection dropped); the file is free through [noca]
+#                 connection dropped); a second kill -9 after A's DH2C
+#                 re-created the open; the file is free through [noca]
 #                 once A's timeout (4 s) has run out; a durable open that
 #                 is not persistent (A on [noca]) whose smbd is killed is
 #                 stale as on stock smbd (B gets the open and the lock);
@@ -176,6 +177,33 @@ nomodule_scenario() {
 	cat "$dir/out"
 	[ "$(tail -1 "$dir/out")" = "result: guarantee-held" ] || PST_FAIL=1
 	pst_section "clean disconnect: protection through a share without the module"
+
+	echo "== a second kill -9 after A's DH2C re-created its open"
+	nfail=0
+	send connect a "//$addr/ca" "$creds"
+	send open a twice.dat $RW 1 60000 RWH 1
+	check "A: persistent open" "^OK .*persistent=1"
+	send lock a 0 100
+	check "A locked [0,100)" "^OK"
+	pst_kill_serving "$dir"
+	send reconnect a
+	check "A's first DH2C" "^OK .*same=yes"
+	pst_kill_serving "$dir"
+	send connect b "//$addr/noca" "$creds"
+	send plain b twice.dat $RW 7
+	window_answer "B's write open through [noca]" "$PST_OPEN_REFUSED" refused
+	[[ "$reply" == OK* ]] && send close b
+	send plain b twice.dat $ATTR 7
+	send lock b 0 10
+	window_answer "B's lock through [noca]" "$PST_LOCK_REFUSED" refused
+	send close b
+	send drop b
+	send reconnect a
+	check "A's second DH2C" "^OK .*same=yes"
+	send close a
+	send drop a
+	[ "$nfail" -eq 0 ] || PST_FAIL=1
+	pst_section "a second kill -9: the re-created open is protected too"
 
 	echo "== after A's timeout the file is free through [noca]"
 	nfail=0
