@@ -58,7 +58,7 @@ packages=(
 	libreadline-dev libarchive-dev xsltproc docbook-xsl libdbus-1-dev
 	python3-pyasn1 python3-cryptography python3-dnspython python3-markdown
 	python3-iso8601
-	libssl-dev libibverbs-dev librdmacm-dev
+	libssl-dev libibverbs-dev librdmacm-dev ibverbs-providers rdma-core
 	iproute2 ethtool iptables tdb-tools procps psmisc
 	qemu-system-x86 busybox-static xz-utils cpio
 	clang-14 libclang-rt-14-dev

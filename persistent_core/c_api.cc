@@ -2,6 +2,7 @@
 // opaque, data is plain, and the core is built without exceptions.
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "cookie.h"
 #include "handle_table.h"
 #include "journal.h"
+#include "journaled_store.h"
 #include "persistent_core.h"
 #include "persistent_record.h"
 #include "store.h"
@@ -19,19 +21,30 @@ using samba_ca::persistent::CookieView;
 using samba_ca::persistent::FileIdentity;
 using samba_ca::persistent::Guid;
 using samba_ca::persistent::HandleTable;
+using samba_ca::persistent::JournaledStore;
 using samba_ca::persistent::OpenRecord;
 using samba_ca::persistent::OpenState;
 using samba_ca::persistent::ReconnectRequest;
 using samba_ca::persistent::ServerId;
 using samba_ca::persistent::Status;
 
+// The glue's store, and the journal wrapped around it once attached; the
+// tables use whichever is on top, so a journal is attached before any.
 struct pcore_store {
-  explicit pcore_store(const pcore_store_ops& ops) : impl(ops) {}
-  CallbackStore impl;
+  explicit pcore_store(const pcore_store_ops& ops) : callbacks(ops) {}
+  samba_ca::persistent::Store* top() {
+    if (journaled != nullptr) {
+      return journaled.get();
+    }
+    return &callbacks;
+  }
+  CallbackStore callbacks;
+  std::unique_ptr<JournaledStore> journaled;
+  bool has_table = false;
 };
 
 struct pcore_table {
-  explicit pcore_table(pcore_store* store) : table(&store->impl) {}
+  explicit pcore_table(pcore_store* store) : table(store->top()) {}
   HandleTable table;
   std::string last_error;
 };
@@ -154,6 +167,7 @@ Status FromOpen(const pcore_open& o, OpenRecord* r) {
   r->reply.end_of_file = p.end_of_file;
   r->reply.file_attributes = p.file_attributes;
   r->reply.maximal_access = p.maximal_access;
+  r->delete_on_close = o.delete_on_close != 0;
   r->file = FileIdentity();
   if (o.has_identity) {
     r->file.known = true;
@@ -215,16 +229,26 @@ pcore_status pcore_store_attach_journal(pcore_store* store,
                                         const char* boot_id_path,
                                         pcore_journal_report* report) {
   if (store == nullptr || journal_path == nullptr || boot_id_path == nullptr ||
-      report == nullptr || store->impl.has_journal()) {
+      report == nullptr || store->journaled != nullptr || store->has_table) {
     return PCORE_INVALID_PARAMETER;
   }
   *report = pcore_journal_report();
   uint8_t boot_id[16];
   Status s = samba_ca::persistent::ReadBootId(boot_id_path, boot_id);
+  std::unique_ptr<JournaledStore> journaled;
   if (s.ok()) {
-    s = store->impl.AttachJournal(journal_path, boot_id, report);
+    journaled.reset(new (std::nothrow) JournaledStore(&store->callbacks));
+    if (journaled == nullptr) {
+      s = Status(PCORE_NO_MEMORY, "journaled store");
+    }
   }
-  if (!s.ok()) {
+  if (s.ok()) {
+    journaled->set_privileged(store->callbacks.PrivilegedFn());
+    s = journaled->Open(journal_path, boot_id, report);
+  }
+  if (s.ok()) {
+    store->journaled = std::move(journaled);
+  } else {
     snprintf(report->problem, sizeof(report->problem), "%s",
              s.ToString().c_str());
   }
@@ -239,6 +263,7 @@ pcore_status pcore_table_new(pcore_store* store, pcore_table** table_out) {
   if (table == nullptr) {
     return PCORE_NO_MEMORY;
   }
+  store->has_table = true;
   *table_out = table;
   return PCORE_OK;
 }
@@ -440,6 +465,16 @@ pcore_status pcore_update_path(pcore_table* table, uint64_t persistent_id,
   return Finish(table, table->table.UpdatePath(persistent_id, p));
 }
 
+pcore_status pcore_set_delete_on_close(pcore_table* table,
+                                       uint64_t persistent_id,
+                                       int delete_on_close) {
+  if (table == nullptr) {
+    return PCORE_INVALID_PARAMETER;
+  }
+  return Finish(table, table->table.SetDeleteOnClose(persistent_id,
+                                                     delete_on_close != 0));
+}
+
 pcore_status pcore_check_open_conflict(pcore_table* table,
                                        const char* share_name, const char* path,
                                        uint64_t now_us) {
@@ -584,6 +619,7 @@ void pcore_record_view(const pcore_record* record, pcore_open* view) {
   view->file_id.extid = r.file.extid;
   view->birth_time = r.file.birth_time;
   view->stream_name = r.file.stream_name.c_str();
+  view->delete_on_close = r.delete_on_close ? 1 : 0;
 }
 
 void pcore_record_free(pcore_record* record) { delete record; }

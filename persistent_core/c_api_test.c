@@ -497,6 +497,45 @@ static void test_replay_and_disconnect_server(void **state)
 			 PCORE_OK);
 }
 
+/*
+ * Delete on close through the C API: granted with it (a create that set
+ * it, say), set and cleared by SET_INFO, read back after a disconnect.
+ */
+static void test_delete_on_close(void **state)
+{
+	struct fixture *f = *state;
+	struct pcore_open o;
+	struct pcore_record *rec = NULL;
+	struct pcore_open view;
+
+	fill_open(&o, 15);
+	o.delete_on_close = 1;
+	assert_int_equal(pcore_grant(f->table, &o), PCORE_OK);
+	assert_int_equal(pcore_fetch(f->table, 15, &rec), PCORE_OK);
+	pcore_record_view(rec, &view);
+	assert_int_equal(view.delete_on_close, 1);
+	pcore_record_free(rec);
+
+	assert_int_equal(pcore_set_delete_on_close(f->table, 15, 0), PCORE_OK);
+	assert_int_equal(pcore_disconnect(f->table, 15, t0), PCORE_OK);
+	assert_int_equal(pcore_fetch(f->table, 15, &rec), PCORE_OK);
+	pcore_record_view(rec, &view);
+	assert_int_equal(view.delete_on_close, 0);
+	pcore_record_free(rec);
+
+	assert_int_equal(pcore_set_delete_on_close(f->table, 15, 7), PCORE_OK);
+	assert_int_equal(pcore_fetch(f->table, 15, &rec), PCORE_OK);
+	pcore_record_view(rec, &view);
+	assert_int_equal(view.delete_on_close, 1);
+	assert_int_equal(view.state, PCORE_STATE_DISCONNECTED);
+	pcore_record_free(rec);
+
+	assert_int_equal(pcore_set_delete_on_close(f->table, 16, 1),
+			 PCORE_NOT_FOUND);
+	assert_int_equal(pcore_set_delete_on_close(NULL, 15, 1),
+			 PCORE_INVALID_PARAMETER);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -516,6 +555,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_replay_and_disconnect_server, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_on_close, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests_name("persistent_core_c_api", tests, NULL,

@@ -680,6 +680,18 @@ Status HandleTable::UpdatePath(uint64_t persistent_id,
   });
 }
 
+Status HandleTable::SetDeleteOnClose(uint64_t persistent_id,
+                                     bool delete_on_close) {
+  return Update(persistent_id, [&](OpenRecord* r, bool* write) {
+    if (r->delete_on_close == delete_on_close) {
+      *write = false;  // a repeat: nothing new to store
+      return Status::OK();
+    }
+    r->delete_on_close = delete_on_close;
+    return Status::OK();
+  });
+}
+
 Status HandleTable::CheckOpenConflict(const std::string& share_name,
                                       const std::string& path,
                                       uint64_t now_us) {

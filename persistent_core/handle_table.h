@@ -77,6 +77,9 @@ class HandleTable {
   // A rename through smbd: the record's path follows its file (records with
   // a file identity only; the index entry is the identity and stays).
   Status UpdatePath(uint64_t persistent_id, const std::string& path);
+  // A SET_INFO (FileDispositionInformation) on the open: the file is to be
+  // deleted when its last handle closes or expires, or no longer.
+  Status SetDeleteOnClose(uint64_t persistent_id, bool delete_on_close);
   Status CheckOpenConflict(const std::string& share_name,
                            const std::string& path, uint64_t now_us);
   Status Sweep(uint64_t now_us, const SweepVisitor& visitor);

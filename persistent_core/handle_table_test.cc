@@ -431,6 +431,38 @@ void test_set_lock_sequence(void** state) {
   ExpectCode(f->table.SetLockSequence(kId + 1, (1 << 4) | 1), PCORE_NOT_FOUND);
 }
 
+// A SET_INFO's delete on close is stored, synced, survives a disconnect
+// and a reconnect, and is cleared again; a repeat writes nothing.
+void test_set_delete_on_close(void** state) {
+  Fixture* f = F(state);
+  ExpectOk(f->table.Grant(MakeOpen(kId, true)));
+  OpenRecord got;
+  ExpectOk(f->table.Fetch(kId, &got));
+  assert_false(got.delete_on_close);
+  size_t synced = f->store.synced_applies();
+  ExpectOk(f->table.SetDeleteOnClose(kId, true));
+  assert_int_equal(f->store.synced_applies(), synced + 1);
+  ExpectOk(f->table.Fetch(kId, &got));
+  assert_true(got.delete_on_close);
+  uint64_t seq = got.sequence;
+  ExpectOk(f->table.SetDeleteOnClose(kId, true));
+  assert_int_equal(f->store.synced_applies(), synced + 1);
+  ExpectOk(f->table.Fetch(kId, &got));
+  assert_int_equal(got.sequence, seq);
+  ExpectOk(f->table.Disconnect(kId, kT0));
+  ExpectOk(f->table.Fetch(kId, &got));
+  assert_true(got.delete_on_close);
+  ExpectOk(f->table.SetDeleteOnClose(kId, false));
+  ExpectOk(f->table.Fetch(kId, &got));
+  assert_false(got.delete_on_close);
+  ExpectCode(f->table.SetDeleteOnClose(kId + 1, true), PCORE_NOT_FOUND);
+  f->store.FailWrites(PCORE_STORE_FULL);
+  ExpectCode(f->table.SetDeleteOnClose(kId, true), PCORE_STORE_FULL);
+  f->store.FailWrites(PCORE_OK);
+  ExpectOk(f->table.Fetch(kId, &got));
+  assert_false(got.delete_on_close);
+}
+
 void test_path_index(void** state) {
   Fixture* f = F(state);
   OpenRecord a = MakeOpen(1, true);
@@ -757,6 +789,8 @@ int main(void) {
                                       Teardown),
       cmocka_unit_test_setup_teardown(test_update_lease, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_set_lock_sequence, Setup,
+                                      Teardown),
+      cmocka_unit_test_setup_teardown(test_set_delete_on_close, Setup,
                                       Teardown),
       cmocka_unit_test_setup_teardown(test_path_index, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_file_index, Setup, Teardown),

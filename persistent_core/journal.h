@@ -1,7 +1,8 @@
-// The journal of the local store: an append-only file of checksummed
-// write batches, synced once per update.  It is what makes a record
-// durable; the store beside it (a TDB) is the shared index the smbds read,
-// kept without syncs and rebuilt from the journal after a reboot.
+// The journal of a JournaledStore (journaled_store.h): an append-only file
+// of checksummed write batches, synced once per update.  It is what makes a
+// record durable; the store it wraps (the local TDB) is the shared index
+// the smbds read, kept without syncs and rebuilt from the journal after a
+// reboot.
 //
 // File layout (little endian):
 //   header, 64 bytes: magic "PHCAJRNL", u32 version, u32 header length,
@@ -11,8 +12,8 @@
 //     and payload, payload: u32 op count, then per op u8 type (1 put,
 //     2 delete), u32 key length, key, and for a put u32 value length, value.
 //
-// Writers append inside the store's transaction, so entries are in commit
-// order.  A rewrite (compaction, or after a rebuild) writes a new file and
+// Writers append inside the wrapped store's exclusion (its transaction),
+// so entries are in commit order.  A rewrite (compaction, or after a rebuild) writes a new file and
 // renames it over the old one while holding an fcntl lock on the old one;
 // openers lock, then check that the path still names the file they locked.
 #ifndef SAMBA_CA_PERSISTENT_JOURNAL_H
@@ -28,8 +29,6 @@
 
 namespace samba_ca {
 namespace persistent {
-
-using KeyValueMap = std::map<std::string, std::string>;
 
 struct JournalFoldStats {
   uint64_t entries = 0;        // good entries applied
@@ -69,7 +68,8 @@ class Journal {
   Status Rewrite(const KeyValueMap& state, const uint8_t boot_id[16]);
 
   // Appends the batch's operations as one entry; with sync, returns after
-  // fdatasync.  The caller serialises appends (the store's transaction).
+  // fdatasync.  The caller serialises appends (JournaledStore: inside the
+  // wrapped store's exclusion).
   // On failure the file is cut back to its old size.
   Status Append(const WriteBatch& batch, bool sync);
 

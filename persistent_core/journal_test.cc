@@ -1,5 +1,5 @@
-// Tests of the local store's journal and of a callback store with it
-// attached: replay, torn and corrupted entries, headers, compaction, a
+// Tests of the local store's journal and of a journaled store over a
+// callback store, as the glue has it: replay, torn and corrupted entries, headers, compaction, a
 // rewrite seen by another opener, and the attach decisions (created,
 // trusted, rebuilt) with a failing append and a failing commit; the
 // attach reads the store only under the journal's lock and rebuilds once
@@ -17,10 +17,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
+#include "journal_test_util.h"
 // After the C++ headers: cmocka defines fail() as a macro.
 // cmocka 1.1 declares its functions without extern "C".
 extern "C" {
@@ -30,52 +29,13 @@ extern "C" {
 #include "coding.h"
 #include "crc32c.h"
 #include "journal.h"
+#include "journaled_store.h"
 #include "persistent_core.h"
 #include "store.h"
 
 using namespace samba_ca::persistent;
 
 namespace {
-
-const uint8_t kBootA[16] = {0xa, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-                            15};
-const uint8_t kBootB[16] = {0xb, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-                            15};
-
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/pcore-journal-XXXXXX";
-    char* d = mkdtemp(tmpl);
-    assert_non_null(d);
-    path = d;
-  }
-  ~TempDir() {
-    std::string cmd = "rm -rf '" + path + "'";
-    if (system(cmd.c_str()) != 0) {
-      fprintf(stderr, "could not remove %s\n", path.c_str());
-    }
-  }
-  std::string File(const char* name) const { return path + "/" + name; }
-  std::string path;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-}
-
-uint64_t FileSize(const std::string& path) {
-  struct stat st;
-  assert_int_equal(stat(path.c_str(), &st), 0);
-  return static_cast<uint64_t>(st.st_size);
-}
 
 // A journal created and rewritten empty, so that it has a header.
 void NewJournal(Journal* j, const std::string& path) {
@@ -84,16 +44,6 @@ void NewJournal(Journal* j, const std::string& path) {
   assert_true(fresh);
   assert_true(j->Rewrite(KeyValueMap(), kBootA).ok());
   j->Unlock();
-}
-
-KeyValueMap FoldFile(const std::string& path, JournalFoldStats* stats) {
-  Journal j;
-  bool fresh = false;
-  Status s = j.OpenLocked(path, &fresh);
-  assert_true(s.ok());
-  KeyValueMap state;
-  assert_true(j.Fold(&state, stats).ok());
-  return state;
 }
 
 void Put(Journal* j, const std::string& k, const std::string& v) {
@@ -412,10 +362,22 @@ pcore_store_ops Ops(MapStore* s) {
   return ops;
 }
 
-Status Attach(CallbackStore* store, const std::string& path,
+// The glue's store: the callbacks, with the journal wrapped around them.
+struct CallbackHolder {
+  explicit CallbackHolder(const pcore_store_ops& ops) : callbacks(ops) {}
+  CallbackStore callbacks;
+};
+
+class GlueStore : private CallbackHolder, public JournaledStore {
+ public:
+  explicit GlueStore(const pcore_store_ops& ops)
+      : CallbackHolder(ops), JournaledStore(&callbacks) {}
+};
+
+Status Attach(GlueStore* store, const std::string& path,
               const uint8_t boot[16], pcore_journal_report* r) {
   *r = pcore_journal_report();
-  return store->AttachJournal(path, boot, r);
+  return store->Open(path, boot, r);
 }
 
 void test_attach_created_trusted_rebuilt(void** state) {
@@ -426,7 +388,7 @@ void test_attach_created_trusted_rebuilt(void** state) {
   ms.data["PH/open/old"] = "from a store without journal";
   pcore_journal_report r;
   {
-    CallbackStore store(Ops(&ms));
+    GlueStore store(Ops(&ms));
     assert_true(Attach(&store, path, kBootA, &r).ok());
     assert_int_equal(r.action, PCORE_JOURNAL_CREATED);
     assert_int_equal(r.keys, 1);
@@ -435,7 +397,7 @@ void test_attach_created_trusted_rebuilt(void** state) {
   // An smbd restart in the same boot: the store is used as it is.
   ms.data["PH/unjournaled"] = "x";  // shows the store was not rebuilt
   {
-    CallbackStore store(Ops(&ms));
+    GlueStore store(Ops(&ms));
     assert_true(Attach(&store, path, kBootA, &r).ok());
     assert_int_equal(r.action, PCORE_JOURNAL_TRUSTED);
     assert_int_equal(ms.data.count("PH/unjournaled"), 1);
@@ -446,7 +408,7 @@ void test_attach_created_trusted_rebuilt(void** state) {
   ms.data.clear();
   ms.data["PH/open/torn"] = "garbage";
   {
-    CallbackStore store(Ops(&ms));
+    GlueStore store(Ops(&ms));
     assert_true(Attach(&store, path, kBootB, &r).ok());
     assert_int_equal(r.action, PCORE_JOURNAL_REBUILT);
     assert_int_equal(ms.wipes, 1);
@@ -454,7 +416,7 @@ void test_attach_created_trusted_rebuilt(void** state) {
     assert_int_equal(r.skipped_bytes, 0);
     assert_int_equal(ms.data.size(), 2);  // the record and the boot key
     assert_true(ms.data["PH/open/new"] == "granted");
-    assert_int_equal(ms.data.count(CallbackStore::kIndexBootKey), 1);
+    assert_int_equal(ms.data.count(JournaledStore::kIndexBootKey), 1);
   }
   // The rebuild compacted the journal: one entry for the one key.
   JournalFoldStats stats;
@@ -486,7 +448,7 @@ void test_attach_reads_store_under_lock(void** state) {
   for (const auto& a : attaches) {
     ms.probes = 0;
     ms.unlocked = 0;
-    CallbackStore store(Ops(&ms));
+    GlueStore store(Ops(&ms));
     assert_true(Attach(&store, path, a.boot, &r).ok());
     assert_int_equal(r.action, a.action);
     assert_true(ms.probes > 0);
@@ -507,17 +469,17 @@ void test_rebuild_once_per_boot(void** state) {
   MapStore ms;
   pcore_journal_report r;
   {
-    CallbackStore store(Ops(&ms));
+    GlueStore store(Ops(&ms));
     assert_true(Attach(&store, path, kBootA, &r).ok());
     assert_true(store.Put("PH/open/1", "before", true).ok());
   }
   ms.data["PH/open/torn"] = "garbage";  // the reboot
-  CallbackStore first(Ops(&ms));
+  GlueStore first(Ops(&ms));
   assert_true(Attach(&first, path, kBootB, &r).ok());
   assert_int_equal(r.action, PCORE_JOURNAL_REBUILT);
   assert_true(first.Put("PH/open/2", "after", true).ok());
   for (int i = 0; i < 3; i++) {
-    CallbackStore other(Ops(&ms));
+    GlueStore other(Ops(&ms));
     assert_true(Attach(&other, path, kBootB, &r).ok());
     assert_int_equal(r.action, PCORE_JOURNAL_TRUSTED);
   }
@@ -540,14 +502,14 @@ void test_attach_rebuilds_unreadable_store(void** state) {
   MapStore ms;
   pcore_journal_report r;
   {
-    CallbackStore store(Ops(&ms));
+    GlueStore store(Ops(&ms));
     assert_true(Attach(&store, path, kBootA, &r).ok());
     assert_true(store.Put("PH/open/1", "v", true).ok());
   }
   const uint8_t* boots[] = {kBootB, kBootB};  // a reboot, then a restart
   for (const uint8_t* boot : boots) {
     ms.unreadable = true;
-    CallbackStore store(Ops(&ms));
+    GlueStore store(Ops(&ms));
     assert_true(Attach(&store, path, boot, &r).ok());
     assert_int_equal(r.action, PCORE_JOURNAL_REBUILT);
     assert_false(ms.unreadable);
@@ -557,10 +519,10 @@ void test_attach_rebuilds_unreadable_store(void** state) {
 
   MapStore fresh;
   fresh.unreadable = true;
-  CallbackStore store(Ops(&fresh));
+  GlueStore store(Ops(&fresh));
   Status s = Attach(&store, dir.File("new.journal"), kBootA, &r);
   assert_false(s.ok());
-  assert_false(store.has_journal());
+  assert_false(store.is_open());
   assert_int_equal(fresh.wipes, 0);
 }
 
@@ -571,7 +533,7 @@ void test_attach_refuses_bad_journal(void** state) {
   MapStore ms;
   pcore_journal_report r;
   {
-    CallbackStore store(Ops(&ms));
+    GlueStore store(Ops(&ms));
     assert_true(Attach(&store, path, kBootA, &r).ok());
     assert_true(store.Put("PH/open/1", "v", true).ok());
   }
@@ -579,10 +541,10 @@ void test_attach_refuses_bad_journal(void** state) {
   data[3] = '?';
   WriteFile(path, data);
   auto before = ms.data;
-  CallbackStore store(Ops(&ms));
+  GlueStore store(Ops(&ms));
   Status s = Attach(&store, path, kBootB, &r);
   assert_int_equal(s.code(), PCORE_CORRUPT_RECORD);
-  assert_false(store.has_journal());
+  assert_false(store.is_open());
   assert_true(ms.data == before);  // nothing wiped
   assert_int_equal(ms.wipes, 0);
   assert_true(ReadFile(path) == data);  // nor the journal touched
@@ -594,7 +556,7 @@ void test_failed_append_is_not_visible(void** state) {
   std::string path = dir.File("store.journal");
   MapStore ms;
   pcore_journal_report r;
-  CallbackStore store(Ops(&ms));
+  GlueStore store(Ops(&ms));
   assert_true(Attach(&store, path, kBootA, &r).ok());
   assert_true(store.Put("PH/open/1", "v", true).ok());
   uint64_t size = FileSize(path);
@@ -626,7 +588,7 @@ void test_failed_commit_is_undone_in_journal(void** state) {
   std::string path = dir.File("store.journal");
   MapStore ms;
   pcore_journal_report r;
-  CallbackStore store(Ops(&ms));
+  GlueStore store(Ops(&ms));
   assert_true(Attach(&store, path, kBootA, &r).ok());
   assert_true(store.Put("PH/open/1", "old", true).ok());
   ms.fail_commit = true;
@@ -660,7 +622,7 @@ void test_c_api_attach(void** state) {
                                               boot.c_str(), &r),
                    PCORE_OK);
   assert_int_equal(r.action, PCORE_JOURNAL_CREATED);
-  std::string meta = ms.data[CallbackStore::kIndexBootKey];
+  std::string meta = ms.data[JournaledStore::kIndexBootKey];
   assert_int_equal(meta.size(), 16);
   assert_memory_equal(meta.data(), kBootA, 16);
   // Twice is a caller's mistake.

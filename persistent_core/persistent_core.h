@@ -178,6 +178,14 @@ struct pcore_open {
 	struct pcore_file_id file_id; /* as the share's VFS computes it */
 	uint64_t birth_time;          /* NTTIME; 0 if the file system has none */
 	const char *stream_name;      /* NULL or "" for the base file */
+	/*
+	 * The file is to be deleted when the open's last handle closes or
+	 * the open expires: set on the open by a SET_INFO
+	 * (FileDispositionInformation).  A create's FILE_DELETE_ON_CLOSE is
+	 * in create_options.  0 in a record of a store written before it
+	 * was kept.
+	 */
+	int delete_on_close;
 };
 
 /* ---- The store: callbacks the glue fills (local TDB, CTDB). ---- */
@@ -249,6 +257,8 @@ void pcore_store_free(struct pcore_store *store);
  * - REBUILT: another boot (the store's unsynced writes may be lost or
  *   torn) or an unreadable store: the store is wiped and refilled from
  *   the journal, which is then compacted.
+ * The journal is a wrapper around the store (journaled_store.h): attach
+ * it before any table is made on the store.
  * report->problem names the first bad journal entry skipped, or on
  * failure what failed.  A journal with a bad header or an unknown version
  * is an error (PCORE_CORRUPT_RECORD, PCORE_UNKNOWN_VERSION): nothing is
@@ -396,6 +406,16 @@ pcore_status pcore_update_lease(struct pcore_table *table,
  */
 pcore_status pcore_update_path(struct pcore_table *table,
 			       uint64_t persistent_id, const char *path);
+
+/*
+ * A SET_INFO (FileDispositionInformation) on the open: delete_on_close
+ * nonzero, the file is to be deleted when its last handle closes or the
+ * open expires; zero, no longer.  Synced, before the SET_INFO is answered;
+ * a repeat of the stored value writes nothing.
+ */
+pcore_status pcore_set_delete_on_close(struct pcore_table *table,
+				       uint64_t persistent_id,
+				       int delete_on_close);
 
 /*
  * Another client's open of a file a disconnected persistent open holds

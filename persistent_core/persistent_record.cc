@@ -15,6 +15,7 @@ constexpr uint32_t kValidLeaseState =
     PCORE_LEASE_READ | PCORE_LEASE_HANDLE | PCORE_LEASE_WRITE;
 constexpr uint8_t kLockExclusiveFlag = 0x01;
 constexpr uint8_t kFileIdentityKnown = 0x01;
+constexpr uint8_t kOpenDeleteOnClose = 0x01;
 // Bytes of one lock: offset, length, flags, lock sequence.
 constexpr size_t kLockSize = 8 + 8 + 1 + 4;
 
@@ -79,7 +80,7 @@ bool OpenRecord::operator==(const OpenRecord& o) const {
          owner_sid == o.owner_sid && share_name == o.share_name &&
          path == o.path && reply == o.reply &&
          lock_sequence == o.lock_sequence && locks == o.locks &&
-         file == o.file;
+         file == o.file && delete_on_close == o.delete_on_close;
 }
 
 bool IsValidUtf8(const std::string& s) {
@@ -327,6 +328,7 @@ Status EncodeRecord(const OpenRecord& r, std::string* out) {
   PutFixed64(&buf, r.file.extid);
   PutFixed64(&buf, r.file.birth_time);
   PutLengthPrefixed16(&buf, r.file.stream_name);
+  PutFixed8(&buf, r.delete_on_close ? kOpenDeleteOnClose : 0);
 
   size_t total = buf.size() + kRecordTrailerSize;
   if (total > kMaxRecordSize) {
@@ -369,7 +371,8 @@ Status DecodeRecord(const uint8_t* data, size_t len, OpenRecord* r) {
   if (magic != kRecordMagic) {
     return Status::Corrupt("bad magic");
   }
-  if (version != kRecordVersion && version != kRecordVersionNoIdentity) {
+  if (version != kRecordVersion && version != kRecordVersionNoOpenFlags &&
+      version != kRecordVersionNoIdentity) {
     return Status(PCORE_UNKNOWN_VERSION,
                   "unknown version " + std::to_string(version));
   }
@@ -472,7 +475,8 @@ Status DecodeRecord(const uint8_t* data, size_t len, OpenRecord* r) {
     r->locks.push_back(l);
   }
   r->file = FileIdentity();
-  if (version == kRecordVersion) {
+  r->delete_on_close = false;
+  if (version >= kRecordVersionNoOpenFlags) {
     uint8_t file_flags = 0;
     f.GetFixed8(&file_flags, "file identity flags");
     f.GetFixed64(&r->file.devid, "file devid");
@@ -490,11 +494,27 @@ Status DecodeRecord(const uint8_t* data, size_t len, OpenRecord* r) {
     }
     r->file.known = (file_flags & kFileIdentityKnown) != 0;
   }
+  if (version >= kRecordVersion) {
+    uint8_t open_flags = 0;
+    f.GetFixed8(&open_flags, "open flags");
+    if (f.failed()) {
+      return Status::Corrupt(f.error());
+    }
+    if ((open_flags & ~kOpenDeleteOnClose) != 0) {
+      return Status::Corrupt("unknown open flags " +
+                             std::to_string(open_flags));
+    }
+    r->delete_on_close = (open_flags & kOpenDeleteOnClose) != 0;
+  }
   if (f.remaining() != 0) {
+    const char* last = "locks";
+    if (version >= kRecordVersion) {
+      last = "open flags";
+    } else if (version == kRecordVersionNoOpenFlags) {
+      last = "file identity";
+    }
     return Status::Corrupt(std::to_string(f.remaining()) +
-                           " trailing bytes after the " +
-                           (version == kRecordVersion ? "file identity"
-                                                      : "locks"));
+                           " trailing bytes after the " + last);
   }
   return ValidateRecord(*r, PCORE_CORRUPT_RECORD);
 }

@@ -1,17 +1,20 @@
 // The persistent-open record kept in the store, and its codec.
 //
-// Layout (little-endian), format version 2:
+// Layout (little-endian), format version 3:
 //   header   magic u32 "PHCA", version u16, flags u16 (0), total length u32,
 //            sequence u64
 //   body     ids, GUIDs, state, oplock/lease, owner, create parameters,
 //            timeout, disconnect time, SID/share/path (u16 length + bytes),
 //            create reply, 64 lock-sequence bytes, lock count + locks,
 //            file identity: flags u8 (1: known), devid u64, inode u64,
-//            extid u64, birth time u64, stream name (u16 length + bytes)
+//            extid u64, birth time u64, stream name (u16 length + bytes),
+//            open flags u8 (1: delete on close set by SET_INFO)
 //   trailer  CRC-32C u32 over every byte before it
-// Version 1 is version 2 without the file identity; it is still read (a
-// store written before identities were kept), as a record whose file is
-// known by share and path only, and written back as version 2.
+// Version 2 is version 3 without the open flags, version 1 version 2
+// without the file identity; both are still read (a store written before
+// they were kept): a version 2 record as one whose delete on close was
+// never set by SET_INFO, a version 1 record also as one whose file is known
+// by share and path only.  Either is written back as version 3.
 // Every field is checked when read back; a record that fails is reported
 // with the field that failed and never used.
 #ifndef SAMBA_CA_PERSISTENT_RECORD_H
@@ -30,7 +33,8 @@ namespace samba_ca {
 namespace persistent {
 
 constexpr uint32_t kRecordMagic = 0x41434850;  // "PHCA" in the byte stream
-constexpr uint16_t kRecordVersion = 2;
+constexpr uint16_t kRecordVersion = 3;
+constexpr uint16_t kRecordVersionNoOpenFlags = 2;
 constexpr uint16_t kRecordVersionNoIdentity = 1;
 constexpr size_t kRecordHeaderSize = 20;
 constexpr size_t kRecordTrailerSize = 4;
@@ -127,6 +131,10 @@ struct OpenRecord {
   std::array<uint8_t, PCORE_LOCK_SEQUENCE_ENTRIES> lock_sequence;
   std::vector<ByteRangeLock> locks;
   FileIdentity file;
+  // The open's file is to be deleted when its last handle closes or
+  // expires: set on the open by a SET_INFO (FileDispositionInformation).
+  // A create's FILE_DELETE_ON_CLOSE is in create_options.
+  bool delete_on_close = false;
 
   OpenRecord() { lock_sequence.fill(kLockSequenceInvalid); }
   bool operator==(const OpenRecord& o) const;

@@ -94,6 +94,7 @@ OpenRecord FixedRecord() {
   r.file.extid = 0;
   r.file.birth_time = 0x01DA000000000001ull;
   r.file.stream_name = ":s1:$DATA";
+  r.delete_on_close = true;
   return r;
 }
 
@@ -184,9 +185,15 @@ void test_round_trip_seeds(void**) {
 }
 
 // The bytes of FixedRecord(), checked by hand against the layout once; a
-// change here is a format change and needs a new version.  Version 1 is
-// the same without the header's version and length and without the file
-// identity at the end (kGoldenV1*).
+// change here is a format change and needs a new version.  Version 2 is
+// the same without the header's version and length and without the open
+// flags at the end, version 1 also without the file identity.
+const char kGoldenHeaderV3Hex[] =
+    // header: "PHCA", version 3, flags 0, length 401
+    "50484341"
+    "0300"
+    "0000"
+    "91010000";
 const char kGoldenHeaderV2Hex[] =
     // header: "PHCA", version 2, flags 0, length 400
     "50484341"
@@ -270,14 +277,28 @@ const char kGoldenIdentityHex[] =
     "010000000000da01"
     "0900"
     "3a73313a2444415441";
+const char kGoldenOpenFlagsHex[] =
+    // open flags: delete on close
+    "01";
+
+std::string FromHex(const std::string& hex) {
+  std::string bytes;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    bytes.push_back(
+        static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  PutFixed32(&bytes, Crc32c(reinterpret_cast<const uint8_t*>(bytes.data()),
+                            bytes.size()));
+  return bytes;
+}
 
 void test_golden_encoding(void**) {
   std::string bytes = Encode(FixedRecord());
   std::string hex = Hex(bytes);
   // The last 8 hex digits are the checksum: compare up to it, then check it.
   std::string body = hex.substr(0, hex.size() - 8);
-  std::string want = std::string(kGoldenHeaderV2Hex) + kGoldenHex +
-                     kGoldenIdentityHex;
+  std::string want = std::string(kGoldenHeaderV3Hex) + kGoldenHex +
+                     kGoldenIdentityHex + kGoldenOpenFlagsHex;
   if (body != want) {
     fail_msg("golden mismatch:\n got %s\nwant %s", body.c_str(),
              want.c_str());
@@ -287,20 +308,67 @@ void test_golden_encoding(void**) {
   assert_int_equal(DecodeFixed32(reinterpret_cast<const uint8_t*>(
                        bytes.data() + bytes.size() - 4)),
                    crc);
+  assert_int_equal(bytes.size(), 401);
+}
+
+// A record written before the open flags were kept (version 2) is still
+// read, as one whose delete on close was never set by SET_INFO, and written
+// back as version 3.
+void test_version2_still_read(void**) {
+  std::string bytes = FromHex(std::string(kGoldenHeaderV2Hex) + kGoldenHex +
+                              kGoldenIdentityHex);
   assert_int_equal(bytes.size(), 400);
+  OpenRecord r;
+  Status s = Decode(bytes, &r);
+  if (!s.ok()) {
+    fail_msg("version 2 record refused: %s", s.ToString().c_str());
+  }
+  OpenRecord want = FixedRecord();
+  want.delete_on_close = false;
+  assert_true(r == want);
+  std::string again = Encode(r);
+  assert_int_equal(static_cast<uint8_t>(again[kVersionOffset]), 3);
+  assert_int_equal(static_cast<uint8_t>(again[kVersionOffset + 1]), 0);
+  assert_int_equal(static_cast<uint8_t>(again[again.size() - 5]), 0);
+  OpenRecord back;
+  assert_true(Decode(again, &back).ok());
+  assert_true(back == want);
+  // a version 2 record with one byte more is not read as version 3
+  std::string longer = FromHex(std::string(kGoldenHeaderV2Hex) + kGoldenHex +
+                               kGoldenIdentityHex + kGoldenOpenFlagsHex);
+  EncodeFixed32(reinterpret_cast<uint8_t*>(&longer[8]),
+                static_cast<uint32_t>(longer.size()));
+  ResealRecordForTesting(&longer);
+  assert_int_equal(Decode(longer, &back).code(), PCORE_CORRUPT_RECORD);
+  Status longer_status = Decode(longer, &back);
+  assert_true(
+      longer_status.message().find("trailing bytes after the file identity") !=
+      std::string::npos);
+}
+
+// The open flags: only delete on close is known; the flag round-trips.
+void test_open_flags(void**) {
+  OpenRecord r = FixedRecord();
+  std::string bytes = Encode(r);
+  size_t flags_offset = bytes.size() - 5;
+  ExpectFieldFailure(bytes, flags_offset, std::string(1, '\x02'),
+                     PCORE_CORRUPT_RECORD, "unknown open flags 2");
+  ExpectFieldFailure(bytes, flags_offset, std::string(1, '\x81'),
+                     PCORE_CORRUPT_RECORD, "unknown open flags 129");
+  r.delete_on_close = false;
+  std::string cleared = Encode(r);
+  assert_int_equal(static_cast<uint8_t>(cleared[flags_offset]), 0);
+  OpenRecord back;
+  assert_true(Decode(cleared, &back).ok());
+  assert_false(back.delete_on_close);
+  assert_true(Decode(bytes, &back).ok());
+  assert_true(back.delete_on_close);
 }
 
 // A record written before file identities were kept (version 1) is still
 // read: the same fields, its file known by share and path only.
 void test_version1_still_read(void**) {
-  std::string hex = std::string(kGoldenHeaderV1Hex) + kGoldenHex;
-  std::string bytes;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    bytes.push_back(
-        static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  }
-  PutFixed32(&bytes, Crc32c(reinterpret_cast<const uint8_t*>(bytes.data()),
-                            bytes.size()));
+  std::string bytes = FromHex(std::string(kGoldenHeaderV1Hex) + kGoldenHex);
   assert_int_equal(bytes.size(), 356);
   OpenRecord r;
   Status s = Decode(bytes, &r);
@@ -309,10 +377,11 @@ void test_version1_still_read(void**) {
   }
   OpenRecord want = FixedRecord();
   want.file = FileIdentity();
+  want.delete_on_close = false;
   assert_true(r == want);
-  // written back, it is a version 2 record without an identity
+  // written back, it is a version 3 record without an identity
   std::string again = Encode(r);
-  assert_int_equal(static_cast<uint8_t>(again[kVersionOffset]), 2);
+  assert_int_equal(static_cast<uint8_t>(again[kVersionOffset]), 3);
   assert_int_equal(static_cast<uint8_t>(again[kVersionOffset + 1]), 0);
   OpenRecord back;
   assert_true(Decode(again, &back).ok());
@@ -334,7 +403,8 @@ void test_identity_checks(void**) {
   assert_true(EncodeRecord(r, &out).ok());
   // an unknown identity flag is corruption
   std::string bytes = Encode(FixedRecord());
-  size_t flags_at = bytes.size() - 4 - 9 - 2 - 32 - 1;
+  // checksum, open flags, stream, its length, four u64, identity flags
+  size_t flags_at = bytes.size() - 4 - 1 - 9 - 2 - 32 - 1;
   assert_int_equal(static_cast<uint8_t>(bytes[flags_at]), 1);
   bytes[flags_at] = 3;
   ResealRecordForTesting(&bytes);
@@ -399,7 +469,7 @@ void test_unknown_version(void**) {
   // The version is reported even when the checksum is stale: a record from a
   // newer format is not called corrupt.
   std::string newer = bytes;
-  newer.replace(kVersionOffset, 2, Le16(3));
+  newer.replace(kVersionOffset, 2, Le16(4));
   OpenRecord r;
   assert_int_equal(Decode(newer, &r).code(), PCORE_UNKNOWN_VERSION);
 }
@@ -419,13 +489,14 @@ void test_header_checks(void**) {
 
 void test_oversized_counts(void**) {
   std::string bytes = Encode(FixedRecord());
-  // the identity (44 bytes with FixedRecord()'s stream) follows the locks
-  size_t count_offset = bytes.size() - 4 - 44 - 2 * kLockSize - 4;
+  // the identity (44 bytes with FixedRecord()'s stream) and the open flags
+  // (1 byte) follow the locks
+  size_t count_offset = bytes.size() - 4 - 1 - 44 - 2 * kLockSize - 4;
   ExpectFieldFailure(bytes, count_offset, Le32(PCORE_MAX_LOCKS + 1),
                      PCORE_CORRUPT_RECORD, "lock count 4097 exceeds 4096");
   ExpectFieldFailure(bytes, count_offset, Le32(0xFFFFFFFF),
                      PCORE_CORRUPT_RECORD, "exceeds");
-  // 5 locks need 105 bytes; the 2 stored and the identity hold 86
+  // 5 locks need 105 bytes; the 2 stored, the identity and the flags hold 87
   ExpectFieldFailure(bytes, count_offset, Le32(5), PCORE_CORRUPT_RECORD,
                      "record truncated at lock 4");
   ExpectFieldFailure(bytes, count_offset, Le32(1), PCORE_CORRUPT_RECORD,
@@ -546,6 +617,8 @@ int main(void) {
       cmocka_unit_test(test_every_byte_corruption_fails),
       cmocka_unit_test(test_unknown_version),
       cmocka_unit_test(test_version1_still_read),
+      cmocka_unit_test(test_version2_still_read),
+      cmocka_unit_test(test_open_flags),
       cmocka_unit_test(test_identity_checks),
       cmocka_unit_test(test_header_checks),
       cmocka_unit_test(test_oversized_counts),

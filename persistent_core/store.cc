@@ -1,12 +1,7 @@
 // The in-memory store and the adapter over the glue's callbacks.
 #include "store.h"
 
-#include <cstdio>
-#include <cstring>
-#include <new>
 #include <vector>
-
-#include "journal.h"
 
 namespace samba_ca {
 namespace persistent {
@@ -50,6 +45,27 @@ Status Store::Delete(const std::string& key, bool sync) {
   return Apply(batch, sync);
 }
 
+Status Store::Replace(const KeyValueMap& state) {
+  WriteBatch batch;
+  Status s = Traverse([&](const std::string& k, const std::string&) {
+    if (state.count(k) == 0) {
+      batch.Delete(k);
+    }
+    return true;
+  });
+  if (!s.ok()) {
+    return s;
+  }
+  for (const auto& kv : state) {
+    batch.Put(kv.first, kv.second);
+  }
+  return Apply(batch, true);
+}
+
+Status Store::Exclusive(const BeforeCommit& fn) {
+  return ApplyWith(WriteBatch(), false, fn);
+}
+
 Status InMemoryStore::Get(const std::string& key, std::string* value) {
   auto it = map_.find(key);
   if (it == map_.end()) {
@@ -59,7 +75,8 @@ Status InMemoryStore::Get(const std::string& key, std::string* value) {
   return Status::OK();
 }
 
-Status InMemoryStore::Apply(const WriteBatch& batch, bool sync) {
+Status InMemoryStore::ApplyWith(const WriteBatch& batch, bool sync,
+                                const BeforeCommit& before_commit) {
   if (fail_writes_ != PCORE_OK) {
     return Status(fail_writes_, "injected store failure");
   }
@@ -68,6 +85,12 @@ Status InMemoryStore::Apply(const WriteBatch& batch, bool sync) {
     bool present = it != map_.end();
     if (present != e.present || (present && it->second != e.value)) {
       return Status(PCORE_STORE_CONFLICT, "record changed underneath");
+    }
+  }
+  if (before_commit) {
+    Status s = before_commit();
+    if (!s.ok()) {
+      return s;
     }
   }
   for (const auto& op : batch.ops()) {
@@ -91,8 +114,6 @@ Status InMemoryStore::Traverse(const Visitor& visitor) {
   }
   return Status::OK();
 }
-
-const char CallbackStore::kIndexBootKey[] = "PHJ/index-boot";
 
 CallbackStore::CallbackStore(const pcore_store_ops& ops) : ops_(ops) {}
 
@@ -181,13 +202,8 @@ Status CallbackStore::ApplyOps(const WriteBatch& batch) {
   return Status::OK();
 }
 
-Status CallbackStore::Apply(const WriteBatch& batch, bool sync) {
-  if (journal_ != nullptr && batch.new_open()) {
-    Status r = journal_->EnsureReserve();
-    if (!r.ok()) {
-      return r;
-    }
-  }
+Status CallbackStore::ApplyWith(const WriteBatch& batch, bool sync,
+                                const BeforeCommit& before_commit) {
   Status s = FromCallback(ops_.transaction_start(ops_.private_data),
                           "transaction start");
   if (!s.ok()) {
@@ -197,154 +213,48 @@ Status CallbackStore::Apply(const WriteBatch& batch, bool sync) {
   if (!s.ok()) {
     return s;
   }
-  if (journal_ != nullptr) {
-    // The journal entry is what makes the update durable; without it the
-    // update must not become visible.
-    s = journal_->Append(batch, sync);
+  if (before_commit) {
+    s = before_commit();
     if (!s.ok()) {
       ops_.transaction_cancel(ops_.private_data);
       return s;
     }
   }
-  s = FromCallback(ops_.transaction_commit(ops_.private_data, sync ? 1 : 0),
-                   "transaction commit");
-  if (journal_ != nullptr) {
-    if (!s.ok()) {
-      Compensate(batch);
-    } else if (journal_->NeedsCompaction()) {
-      MaybeCompact();
-    }
+  return FromCallback(ops_.transaction_commit(ops_.private_data, sync ? 1 : 0),
+                      "transaction commit");
+}
+
+Status CallbackStore::Exclusive(const BeforeCommit& fn) {
+  Status s = FromCallback(ops_.transaction_start(ops_.private_data),
+                          "transaction start");
+  if (!s.ok()) {
+    return s;
   }
+  s = fn();
+  ops_.transaction_cancel(ops_.private_data);
   return s;
 }
 
-// The commit failed after the journal took the batch: journal the keys'
-// values as the store still has them, so that a rebuild does not bring
-// back an update nobody was told of.
-void CallbackStore::Compensate(const WriteBatch& batch) {
-  WriteBatch undo;
-  for (const auto& op : batch.ops()) {
-    std::string value;
-    Status g = Get(op.key, &value);
-    if (g.ok()) {
-      undo.Put(op.key, value);
-    } else {
-      undo.Delete(op.key);
-    }
+std::function<void(bool)> CallbackStore::PrivilegedFn() const {
+  if (ops_.privileged == nullptr) {
+    return std::function<void(bool)>();
   }
-  journal_->Append(undo, true);
+  pcore_store_ops ops = ops_;
+  return [ops](bool enter) { ops.privileged(ops.private_data, enter ? 1 : 0); };
 }
 
-// With the store's transaction held no update can be appended meanwhile;
-// the transaction itself writes nothing and is cancelled.
-void CallbackStore::MaybeCompact() {
-  if (ops_.transaction_start(ops_.private_data) != PCORE_OK) {
-    return;
+Status CallbackStore::Replace(const KeyValueMap& state) {
+  if (ops_.wipe == nullptr) {
+    return Store::Replace(state);
   }
-  bool done = false;
-  journal_->Compact(&done);
-  ops_.transaction_cancel(ops_.private_data);
-}
-
-Status CallbackStore::AttachJournal(const std::string& path,
-                                    const uint8_t boot_id[16],
-                                    pcore_journal_report* report) {
-  std::unique_ptr<Journal> journal(new (std::nothrow) Journal());
-  if (journal == nullptr) {
-    return Status(PCORE_NO_MEMORY, "journal");
-  }
-  if (ops_.privileged != nullptr) {
-    pcore_store_ops ops = ops_;
-    journal->set_privileged(
-        [ops](bool enter) { ops.privileged(ops.private_data, enter ? 1 : 0); });
-  }
-  bool fresh = false;
-  Status s = journal->OpenLocked(path, &fresh);
+  Status s = FromCallback(ops_.wipe(ops_.private_data), "wipe");
   if (!s.ok()) {
     return s;
-  }
-  std::string index_boot;
-  Status g = Get(kIndexBootKey, &index_boot);
-  bool matched = g.ok() && index_boot.size() == 16 &&
-                 memcmp(index_boot.data(), boot_id, 16) == 0;
-  if (fresh) {
-    // Nothing was ever journaled: the store is all there is.
-    if (!g.ok() && g.code() != PCORE_NOT_FOUND) {
-      return Status(g.code(), "store unreadable and no journal to rebuild "
-                              "it from: " + g.message());
-    }
-    KeyValueMap state;
-    s = Traverse([&](const std::string& k, const std::string& v) {
-      if (k != kIndexBootKey) {
-        state[k] = v;
-      }
-      return true;
-    });
-    if (s.ok()) {
-      s = journal->Rewrite(state, boot_id);
-    }
-    report->action = PCORE_JOURNAL_CREATED;
-    report->keys = state.size();
-  } else if (matched) {
-    report->action = PCORE_JOURNAL_TRUSTED;
-  } else {
-    journal_ = std::move(journal);
-    s = Rebuild(boot_id, report);
-    journal = std::move(journal_);
-  }
-  if (s.ok() && report->action != PCORE_JOURNAL_TRUSTED) {
-    WriteBatch meta;
-    meta.Put(kIndexBootKey,
-             std::string(reinterpret_cast<const char*>(boot_id), 16));
-    s = Apply(meta, false);  // not journaled: journal_ is not set yet
-  }
-  if (!s.ok()) {
-    return s;
-  }
-  journal->Unlock();
-  journal_ = std::move(journal);
-  return Status::OK();
-}
-
-// The journal is the truth: fold it, empty the store, write the result.
-Status CallbackStore::Rebuild(const uint8_t boot_id[16],
-                              pcore_journal_report* report) {
-  KeyValueMap state;
-  JournalFoldStats stats;
-  Status s = journal_->Fold(&state, &stats);
-  if (!s.ok()) {
-    return s;
-  }
-  report->action = PCORE_JOURNAL_REBUILT;
-  report->entries = stats.entries;
-  report->skipped_bytes = stats.skipped_bytes;
-  report->keys = state.size();
-  snprintf(report->problem, sizeof(report->problem), "%s",
-           stats.first_problem.c_str());
-  if (ops_.wipe != nullptr) {
-    s = FromCallback(ops_.wipe(ops_.private_data), "wipe");
-    if (!s.ok()) {
-      return s;
-    }
   }
   s = FromCallback(ops_.transaction_start(ops_.private_data),
                    "transaction start");
   if (!s.ok()) {
     return s;
-  }
-  if (ops_.wipe == nullptr) {
-    std::vector<std::string> stale;
-    s = Traverse([&](const std::string& k, const std::string&) {
-      stale.push_back(k);
-      return true;
-    });
-    for (size_t i = 0; s.ok() && i < stale.size(); i++) {
-      pcore_status st =
-          ops_.remove(ops_.private_data, Bytes(stale[i]), stale[i].size());
-      if (st != PCORE_OK && st != PCORE_NOT_FOUND) {
-        s = FromCallback(st, "remove");
-      }
-    }
   }
   for (auto it = state.begin(); s.ok() && it != state.end(); ++it) {
     s = FromCallback(ops_.store(ops_.private_data, Bytes(it->first),
@@ -356,13 +266,8 @@ Status CallbackStore::Rebuild(const uint8_t boot_id[16],
     ops_.transaction_cancel(ops_.private_data);
     return s;
   }
-  s = FromCallback(ops_.transaction_commit(ops_.private_data, 1),
-                   "transaction commit");
-  if (!s.ok()) {
-    return s;
-  }
-  // Drop the history and the bad bytes; the next rebuild starts clean.
-  return journal_->Rewrite(state, boot_id);
+  return FromCallback(ops_.transaction_commit(ops_.private_data, 1),
+                      "transaction commit");
 }
 
 Status CallbackStore::Traverse(const Visitor& visitor) {

@@ -1,6 +1,8 @@
 // Where persistent-open records live.  The core reads and writes through
 // this interface; the real stores (local TDB, CTDB) are callbacks filled by
-// the C glue (CallbackStore), InMemoryStore serves unit tests.
+// the C glue (CallbackStore), InMemoryStore serves unit tests.  The journal
+// that makes the local store durable is not part of any of them: it is
+// JournaledStore (journaled_store.h), a Store over another Store.
 #ifndef SAMBA_CA_PERSISTENT_STORE_H
 #define SAMBA_CA_PERSISTENT_STORE_H
 
@@ -61,11 +63,18 @@ class WriteBatch {
   bool new_open_ = false;
 };
 
+using KeyValueMap = std::map<std::string, std::string>;
+
 class Store {
  public:
   // Return false to stop the traverse.
   using Visitor =
       std::function<bool(const std::string& key, const std::string& value)>;
+  // Run by ApplyWith inside the store's exclusion (no writer of any
+  // process commits meanwhile), once every expectation has held and before
+  // any op becomes visible.  A status other than OK cancels the batch:
+  // nothing is written and ApplyWith returns that status.
+  using BeforeCommit = std::function<Status()>;
 
   virtual ~Store() = default;
 
@@ -73,8 +82,26 @@ class Store {
   virtual Status Get(const std::string& key, std::string* value) = 0;
   // Applies the batch atomically; PCORE_STORE_CONFLICT (nothing written) if
   // an expectation fails.  With sync, returns after the data is durable.
-  virtual Status Apply(const WriteBatch& batch, bool sync) = 0;
+  Status Apply(const WriteBatch& batch, bool sync) {
+    return ApplyWith(batch, sync, BeforeCommit());
+  }
+  // Apply, with before_commit (may be empty) run at the point where the
+  // batch is decided but not yet visible: where a wrapper makes the batch
+  // durable elsewhere (the journal) in the order the store commits.
+  virtual Status ApplyWith(const WriteBatch& batch, bool sync,
+                           const BeforeCommit& before_commit) = 0;
   virtual Status Traverse(const Visitor& visitor) = 0;
+
+  // Makes the store hold exactly state, durably: a rebuild from a journal.
+  // A store that may be damaged (torn by a power loss) throws its file
+  // away here rather than read it.  By default, one batch that deletes
+  // every other key and puts state's.
+  virtual Status Replace(const KeyValueMap& state);
+
+  // Runs fn inside the store's exclusion, as ApplyWith runs before_commit,
+  // with nothing to write: for work that needs the store quiet (a journal
+  // compaction, a compensating journal entry).  fn's status is returned.
+  virtual Status Exclusive(const BeforeCommit& fn);
 
   // Single-key conveniences over Apply.
   Status Put(const std::string& key, const std::string& value, bool sync);
@@ -85,7 +112,8 @@ class Store {
 class InMemoryStore : public Store {
  public:
   Status Get(const std::string& key, std::string* value) override;
-  Status Apply(const WriteBatch& batch, bool sync) override;
+  Status ApplyWith(const WriteBatch& batch, bool sync,
+                   const BeforeCommit& before_commit) override;
   Status Traverse(const Visitor& visitor) override;
 
   // Every later Apply fails with this status (PCORE_OK to stop).
@@ -104,12 +132,9 @@ class InMemoryStore : public Store {
   uint64_t synced_applies_ = 0;
 };
 
-class Journal;
-
-// The store the glue implements with struct pcore_store_ops.  With a
-// journal attached, every update is appended to the journal (synced when
-// asked) inside the store's transaction, before the commit; the store
-// itself then needs no sync of its own.
+// The store the glue implements with struct pcore_store_ops: every update
+// is one transaction of the glue's (transaction_start .. commit), in which
+// a BeforeCommit runs after the ops are staged and before the commit.
 class CallbackStore : public Store {
  public:
   explicit CallbackStore(const pcore_store_ops& ops);
@@ -117,29 +142,22 @@ class CallbackStore : public Store {
   static bool OpsComplete(const pcore_store_ops& ops);
 
   Status Get(const std::string& key, std::string* value) override;
-  Status Apply(const WriteBatch& batch, bool sync) override;
+  Status ApplyWith(const WriteBatch& batch, bool sync,
+                   const BeforeCommit& before_commit) override;
   Status Traverse(const Visitor& visitor) override;
+  // With the glue's wipe (when offered): the file is thrown away, not
+  // read, then refilled in one synced transaction.
+  Status Replace(const KeyValueMap& state) override;
+  // A transaction that writes nothing and is cancelled.
+  Status Exclusive(const BeforeCommit& fn) override;
 
-  // See pcore_store_attach_journal().  Every callback it makes comes with
-  // the journal's lock held, the first one a read: the glue opens its
-  // store file there, so that no smbd decides on a file that another
-  // one's rebuild (a wipe, under the same lock) replaces.
-  Status AttachJournal(const std::string& path, const uint8_t boot_id[16],
-                       pcore_journal_report* report);
-  bool has_journal() const { return journal_ != nullptr; }
-
-  // The key holding the boot id for which the store was last found to
-  // match its journal (not a record: the table ignores it).
-  static const char kIndexBootKey[];
+  // The glue's privileged callback, as a function (empty when not offered).
+  std::function<void(bool)> PrivilegedFn() const;
 
  private:
   Status ApplyOps(const WriteBatch& batch);
-  Status Rebuild(const uint8_t boot_id[16], pcore_journal_report* report);
-  void Compensate(const WriteBatch& batch);
-  void MaybeCompact();
 
   pcore_store_ops ops_;
-  std::unique_ptr<Journal> journal_;
 };
 
 }  // namespace persistent

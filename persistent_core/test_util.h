@@ -136,6 +136,10 @@ inline OpenRecord RandomRecord(uint64_t seed) {
     l.lock_sequence = static_cast<uint32_t>(rnd.Next());
     r.locks.push_back(l);
   }
+  // drawn last, so that the fields above stay what older seeds gave
+  if (r.file.known) {
+    r.delete_on_close = rnd.OneIn(2);
+  }
   return r;
 }
 

@@ -4,6 +4,9 @@
 #   signing: our SMB3 signing vs raw OpenSSL EVP vs GnuTLS (64 KiB, 1 MiB)
 #   persistent: create+close, lock+unlock, write-through on [ca] (persistent)
 #               vs [plain] (durable), same build, same run
+#   ctdb store: one update through a CTDB PERSISTENT / REPLICATED database
+#               on the 3-node test cluster vs a local append+fdatasync
+#               (root only: the test cluster needs it)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 set -a
@@ -18,4 +21,10 @@ echo "== signing"
 "$SAMBA_CA_OUT/signing/samba_ca_signing_bench" || rc=1
 echo "== persistent handles"
 bash "$top/selftest/bench/persistent_bench.sh" || rc=1
+echo "== CTDB cluster store"
+if [ "$(id -u)" = 0 ]; then
+	bash "$top/selftest/bench/ctdb_store_bench.sh" || rc=1
+else
+	echo "skipped: the test cluster needs root"
+fi
 exit $rc

@@ -745,6 +745,17 @@ Status Smb2Client::LeaseBreakAck(const uint8_t key[16], uint32_t state,
   return DecodeLeaseBreakResponse(resp_msg.data(), resp_msg.size(), granted);
 }
 
+Status Smb2Client::SetDeleteOnClose(const FileId& file_id,
+                                    bool delete_on_close) {
+  Bytes msg = NewRequest(kSmb2SetInfo);
+  Bytes buffer(1, delete_on_close ? 1 : 0);  // DeletePending
+  EncodeSetInfoFileRequest(file_id, kFileDispositionInformation, buffer, &msg);
+  Bytes resp_msg;
+  Smb2Header rh;
+  SCA_RETURN_IF_ERROR(Transact(&msg, &resp_msg, &rh));
+  return DecodeSetInfoResponse(resp_msg.data(), resp_msg.size());
+}
+
 Status Smb2Client::Close(const FileId& file_id) {
   Bytes msg = NewRequest(kSmb2Close);
   EncodeCloseRequest(file_id, &msg);

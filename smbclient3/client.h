@@ -137,6 +137,9 @@ class Smb2Client {
   Status Lock(const FileId& file_id, const std::vector<LockElement>& locks,
               uint32_t lock_sequence = 0);
   Status Close(const FileId& file_id);
+  // SET_INFO FileDispositionInformation: delete the file at its last close
+  // (or no longer).
+  Status SetDeleteOnClose(const FileId& file_id, bool delete_on_close);
   Status Echo();
 
   // Drops the transport without logoff or close, as a failing network

@@ -34,6 +34,8 @@
 //   lock C OFF LEN [SEQ] | slock C OFF LEN [SEQ] | unlock C OFF LEN [SEQ]
 //        SEQ: the LockSequence field (index << 4 | number), default 0
 //   write C OFF TEXT | read C OFF LEN | close C | drop C
+//   setdelete C 1|0                    SET_INFO FileDispositionInformation:
+//        C's file goes at its last close (1), or no longer (0)
 //   reconnect C [otherkey|nolease]     new connection (same client GUID),
 //        DH2C of the remembered handle with its lease key (or, to test the
 //        server's checks, another lease key or no lease context)
@@ -409,6 +411,12 @@ void Run(const std::vector<std::string>& w) {
                        strtoul(w[3].c_str(), nullptr, 0), &data);
     if (!s.ok()) return Err(s);
     printf("OK %s\n", std::string(data.begin(), data.end()).c_str());
+    return;
+  }
+  if (cmd == "setdelete" && w.size() == 3 && (w[2] == "1" || w[2] == "0")) {
+    Status s = c->SetDeleteOnClose(h.fid, w[2] == "1");
+    if (!s.ok()) return Err(s);
+    printf("OK\n");
     return;
   }
   if (cmd == "close") {

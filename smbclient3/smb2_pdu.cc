@@ -167,6 +167,8 @@ const char* CommandName(uint16_t command) {
       return "CANCEL";
     case kSmb2Echo:
       return "ECHO";
+    case kSmb2SetInfo:
+      return "SET_INFO";
     case kSmb2OplockBreak:
       return "OPLOCK_BREAK";
     default:
@@ -864,6 +866,25 @@ void EncodeCloseRequest(const FileId& file_id, Bytes* msg) {
 
 Status DecodeCloseResponse(const uint8_t* msg, size_t len) {
   return CheckBody(msg, len, 60, 60, "CLOSE response");
+}
+
+void EncodeSetInfoFileRequest(const FileId& file_id, uint8_t info_class,
+                              const Bytes& buffer, Bytes* msg) {
+  Writer w(msg);
+  w.U16(33);
+  w.U8(kInfoTypeFile);
+  w.U8(info_class);
+  w.U32(static_cast<uint32_t>(buffer.size()));  // BufferLength
+  w.U16(kSmb2HeaderSize + 32);                  // BufferOffset
+  w.U16(0);                                     // Reserved
+  w.U32(0);                                     // AdditionalInformation
+  w.U64(file_id.persistent);
+  w.U64(file_id.volatile_id);
+  msg->insert(msg->end(), buffer.begin(), buffer.end());
+}
+
+Status DecodeSetInfoResponse(const uint8_t* msg, size_t len) {
+  return CheckBody(msg, len, 2, 2, "SET_INFO response");
 }
 
 void EncodeReadRequest(const ReadRequest& req, Bytes* msg) {

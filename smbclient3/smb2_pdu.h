@@ -38,6 +38,7 @@ enum Smb2Command : uint16_t {
   kSmb2Ioctl = 0x000B,
   kSmb2Cancel = 0x000C,
   kSmb2Echo = 0x000D,
+  kSmb2SetInfo = 0x0011,
   kSmb2OplockBreak = 0x0012,
 };
 const char* CommandName(uint16_t command);
@@ -315,6 +316,14 @@ const CreateContext* FindContext(const std::vector<CreateContext>& contexts,
 // CLOSE.
 void EncodeCloseRequest(const FileId& file_id, Bytes* msg);
 Status DecodeCloseResponse(const uint8_t* msg, size_t len);
+
+// SET_INFO of a file information class ([MS-SMB2] 2.2.39, InfoType
+// SMB2_0_INFO_FILE) with the class's buffer.
+constexpr uint8_t kInfoTypeFile = 0x01;
+constexpr uint8_t kFileDispositionInformation = 13;  // [MS-FSCC] 2.4.11
+void EncodeSetInfoFileRequest(const FileId& file_id, uint8_t info_class,
+                              const Bytes& buffer, Bytes* msg);
+Status DecodeSetInfoResponse(const uint8_t* msg, size_t len);
 
 // READ: the data is returned as a view into msg.
 struct ReadRequest {

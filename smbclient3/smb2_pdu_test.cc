@@ -69,6 +69,25 @@ void TestHeaderGolden(void**) {
   assert_true(back.session_id == h.session_id);
 }
 
+void TestSetInfoRequestGolden(void**) {
+  FileId fid;
+  fid.persistent = 0x1122334455667788ull;
+  fid.volatile_id = 0x99;
+  Bytes msg;
+  EncodeSetInfoFileRequest(fid, kFileDispositionInformation, Bytes(1, 1), &msg);
+  Bytes want =
+      Hex("2100 01 0d 01000000 6000 0000 00000000"
+          "8877665544332211 9900000000000000 01");
+  assert_int_equal(msg.size(), want.size());
+  assert_memory_equal(msg.data(), want.data(), want.size());
+  Bytes resp =
+      Hex("fe534d42 4000 0000 00000000 1100 0100 01000000 00000000"
+          "0000000000000000 00000000 00000000 0000000000000000"
+          "00000000000000000000000000000000 0200");
+  ASSERT_OK(DecodeSetInfoResponse(resp.data(), resp.size()));
+  assert_false(DecodeSetInfoResponse(resp.data(), resp.size() - 1).ok());
+}
+
 void TestNegotiateRequestGolden(void**) {
   NegotiateRequest req;
   req.security_mode = kSigningEnabled;
@@ -641,6 +660,7 @@ int main() {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(TestHeaderGolden),
       cmocka_unit_test(TestNegotiateRequestGolden),
+      cmocka_unit_test(TestSetInfoRequestGolden),
       cmocka_unit_test(TestCreateContextGolden),
       cmocka_unit_test(TestFrameHeaderGolden),
       cmocka_unit_test(TestNegotiateRoundTrip),

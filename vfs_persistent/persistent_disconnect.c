@@ -82,10 +82,12 @@ static void persistent_disconnect_locked(struct share_mode_lock *lck,
 
 /*
  * The default durable disconnect refuses an open without a handle lease
- * (or with locks and no write lease); a persistent open keeps its state
- * whatever its lease.  The rest is what a durable disconnect does: mark the
- * share mode entry and the byte-range locks disconnected, then hand smbd a
- * default cookie that allows the reconnect, and close the fd.
+ * (or with locks and no write lease) and one with delete on close; a
+ * persistent open keeps its state whatever its lease, and its delete on
+ * close is in the record (persistent_delete.c).  The rest is what a
+ * durable disconnect does: mark the share mode entry and the byte-range
+ * locks disconnected, then hand smbd a default cookie that allows the
+ * reconnect, and close the fd.
  */
 static NTSTATUS persistent_disconnect_open(struct files_struct *fsp,
 					   const DATA_BLOB old_inner,
@@ -111,12 +113,6 @@ static NTSTATUS persistent_disconnect_open(struct files_struct *fsp,
 	    !file_id_equal(&fsp->file_id, &cookie.id))
 	{
 		return NT_STATUS_INVALID_PARAMETER;
-	}
-	if (fsp->fsp_flags.initial_delete_on_close ||
-	    fsp->fsp_flags.delete_on_close)
-	{
-		/* a file to be deleted is closed, not kept */
-		return NT_STATUS_NOT_SUPPORTED;
 	}
 	if (!VALID_STAT(fsp->fsp_name->st) ||
 	    !S_ISREG(fsp->fsp_name->st.st_ex_mode))
@@ -225,6 +221,21 @@ NTSTATUS persistent_durable_disconnect(struct vfs_handle_struct *handle,
 	 * handle for real and close_fn removes the record.
 	 */
 	persistent_update_lease(config, fsp, persistent_id);
+	/*
+	 * A SET_INFO stored its delete on close when it came (patch 0015);
+	 * the state the open leaves with is stored once more, so that the
+	 * reconnect and the expiry find what smbd had.
+	 */
+	st = pcore_set_delete_on_close(config->pdb->table, persistent_id,
+				       fsp->fsp_flags.delete_on_close ? 1 : 0);
+	if (st != PCORE_OK) {
+		DBG_ERR("%s: delete on close of %" PRIu64 " not stored: %s: "
+			"the handle is closed\n",
+			fsp_str_dbg(fsp),
+			persistent_id,
+			pcore_table_last_error(config->pdb->table));
+		return pcore_status_to_ntstatus(st);
+	}
 	st = pcore_disconnect(config->pdb->table, persistent_id,
 			      persistent_now_us());
 	if (st != PCORE_OK) {

@@ -125,11 +125,13 @@ static int persistent_collect_fn(struct db_record *rec, void *private_data)
 
 /*
  * The open's timeout ran out: remove its record and what smbd may still
- * hold of it.  smbd's share mode entry and byte-range locks of a dead
- * smbd are stale and dropped by smbd on the next access; those of a
- * clean disconnect are released by smbd's scavenger at the same timeout.
- * The global open record (left by a dead smbd, or put back after a
- * restart) is removed here.  One line in the log names the file.
+ * hold of it.  smbd keeps the share mode entry and byte-range locks of a
+ * dead smbd while the global open record holds them (patch 0016): once
+ * that record is removed here they are stale and smbd drops them on the
+ * next access; those of a clean disconnect are released by smbd's
+ * scavenger at the same timeout.  The global open record (left by a dead
+ * smbd, or put back after a restart) is removed here.  One line in the
+ * log names the file.
  */
 static void persistent_expire(struct persistent_db *pdb,
 			      const struct pcore_open *view,
@@ -159,6 +161,7 @@ static void persistent_expire(struct persistent_db *pdb,
 			persistent_brl_set(view, &fid, false);
 		}
 	}
+	persistent_delete_expired(view);
 	status = smbXsrv_open_cleanup(view->persistent_id);
 	DBG_WARNING("persistent open %" PRIu64 " of [%s] %s expired "
 		    "(disconnected %" PRIu64 " ms, timeout %" PRIu32 " ms): "
@@ -177,10 +180,11 @@ static void persistent_expire(struct persistent_db *pdb,
  * nobody marked it disconnected) is marked disconnected now, which starts
  * its timeout; an open past its timeout is expired ([MS-SMB2] 3.3.2.x
  * durable open scavenger timer).  Then fn sees it if it is disconnected
- * and not expired.  smbd's own state of such an open (share mode entry,
- * byte-range locks of a dead process) is stale and smbd drops it; the
- * module keeps enforcing the open from its store until it is reconnected
- * or expires.  Returns true when fn asks to stop.
+ * and not expired.  smbd keeps its own state of such an open (share mode
+ * entry, byte-range locks of a dead process) for shares without the
+ * module (patch 0016); the module enforces the open from its store on its
+ * own shares until it is reconnected or expires.  Returns true when fn
+ * asks to stop.
  */
 bool persistent_scan_one(struct persistent_db *pdb,
 			 uint64_t id,

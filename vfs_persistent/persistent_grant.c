@@ -223,6 +223,7 @@ static NTSTATUS persistent_grant(struct vfs_handle_struct *handle,
 		.create_disposition = pfsp->create_disposition,
 		.create_options = pfsp->create_options,
 		.timeout_ms = timeout_ms,
+		.delete_on_close = fsp->fsp_flags.delete_on_close,
 		.reply = {
 			.channel_sequence = global->channel_sequence,
 			.create_action = pfsp->create_action,

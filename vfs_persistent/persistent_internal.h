@@ -225,6 +225,10 @@ bool persistent_brl_unlock_windows(struct vfs_handle_struct *handle,
 				   const struct lock_struct *plock);
 
 /* persistent_lease.c */
+bool persistent_hook_open(struct vfs_handle_struct *handle,
+			  struct files_struct *fsp,
+			  struct persistent_config **config,
+			  uint64_t *id);
 void persistent_update_lease(struct persistent_config *config,
 			     struct files_struct *fsp,
 			     uint64_t persistent_id);
@@ -238,6 +242,15 @@ NTSTATUS persistent_lock_sequence_changed(
 	struct files_struct *fsp,
 	uint32_t bucket_index,
 	uint8_t value);
+
+/* persistent_delete.c */
+NTSTATUS persistent_delete_on_close_changed(struct vfs_handle_struct *handle,
+					    struct files_struct *fsp,
+					    bool delete_on_close);
+NTSTATUS persistent_delete_on_close_reconnected(struct files_struct *fsp,
+						uint32_t create_options,
+						bool delete_on_close);
+void persistent_delete_expired(const struct pcore_open *view);
 
 /* persistent_rename.c */
 int persistent_renameat(struct vfs_handle_struct *handle,

@@ -81,7 +81,7 @@ void persistent_update_lease(struct persistent_config *config,
  * The hooks run for every open of a share with the module: only a
  * persistent open of a share with a store has state to keep.
  */
-static bool persistent_hook_open(struct vfs_handle_struct *handle,
+bool persistent_hook_open(struct vfs_handle_struct *handle,
 				 struct files_struct *fsp,
 				 struct persistent_config **config,
 				 uint64_t *id)

@@ -32,6 +32,9 @@
 #include "libcli/smb/smb2_create_blob.h"
 #include "libcli/smb/smb2_lease.h"
 #include "librpc/gen_ndr/smbXsrv.h"
+#include "librpc/gen_ndr/open_files.h"
+#include "lib/util/server_id.h"
+#include "messages.h"
 #include "persistent_internal.h"
 
 #undef DBGC_CLASS
@@ -57,12 +60,13 @@ static int persistent_oplock_type(uint8_t level)
 }
 
 /*
- * The smbd that served the open is gone, and with it (or with the restart)
- * smbd's share mode entry, byte-range locks and lease of the open are
- * stale or gone too, so the default durable reconnect has nothing to take
+ * The smbd that served the open is gone, and with it the process the
+ * share mode entry, byte-range locks and lease name (or the restart
+ * emptied them), so the default durable reconnect has nothing to take
  * over.  Re-create the open from the store instead: open the file again
- * with the stored access, share mode and oplock or lease (smbd drops the
- * stale entries of the dead process on the way), bind the new fsp to the
+ * with the stored access, share mode and oplock or lease (the global
+ * record names this smbd by now, so smbd takes the dead process's entries
+ * as stale and drops them on the way), bind the new fsp to the
  * reconnected smbXsrv_open, so that the client gets back its persistent
  * file id, and take the stored byte-range locks again in its name.
  */
@@ -118,6 +122,70 @@ static NTSTATUS persistent_check_identity(struct connection_struct *conn,
 		return NT_STATUS_OBJECT_NAME_NOT_FOUND;
 	}
 	return NT_STATUS_OK;
+}
+
+/*
+ * The share mode entry of the reopened fsp names the open smbd made for
+ * it; once the fsp is bound to the reconnected open, name that one, so
+ * that smbd keeps the entry for this persistent open if its smbd dies
+ * again (patch 0016).
+ */
+struct persistent_entry_id_state {
+	struct server_id self;
+	uint64_t share_file_id;
+	uint64_t open_persistent_id;
+	bool found;
+};
+
+static bool persistent_entry_id_fn(struct share_mode_entry *e,
+				   bool *modified,
+				   void *private_data)
+{
+	struct persistent_entry_id_state *state = private_data;
+
+	if (!server_id_equal(&e->pid, &state->self) ||
+	    e->share_file_id != state->share_file_id)
+	{
+		return false;
+	}
+	e->open_persistent_id = state->open_persistent_id;
+	*modified = true;
+	state->found = true;
+	return true;
+}
+
+static void persistent_entry_id_locked(struct share_mode_lock *lck,
+				       void *private_data)
+{
+	bool ok;
+
+	ok = share_mode_forall_entries(lck, persistent_entry_id_fn,
+				       private_data);
+	if (!ok) {
+		DBG_WARNING("share_mode_forall_entries failed\n");
+	}
+}
+
+static void persistent_entry_rebind(struct files_struct *fsp)
+{
+	struct persistent_entry_id_state state = {
+		.self = messaging_server_id(fsp->conn->sconn->msg_ctx),
+		.share_file_id = fh_get_gen_id(fsp->fh),
+		.open_persistent_id = fsp->op->global->open_persistent_id,
+	};
+	NTSTATUS status;
+
+	status = share_mode_do_locked_vfs_denied(fsp->file_id,
+						 persistent_entry_id_locked,
+						 &state);
+	if (!NT_STATUS_IS_OK(status) || !state.found) {
+		DBG_WARNING("persistent open %" PRIu64 ": share mode entry of "
+			    "%s not renamed: %s\n",
+			    state.open_persistent_id,
+			    fsp_str_dbg(fsp),
+			    NT_STATUS_IS_OK(status) ? "not found" :
+						      nt_errstr(status));
+	}
 }
 
 static NTSTATUS persistent_reopen(struct vfs_handle_struct *handle,
@@ -233,6 +301,7 @@ static NTSTATUS persistent_reopen(struct vfs_handle_struct *handle,
 	if (smb1req->smb2req != NULL) {
 		smb1req->smb2req->compat_chain_fsp = fsp;
 	}
+	persistent_entry_rebind(fsp);
 
 	status = SMB_VFS_NEXT_DURABLE_COOKIE(handle, fsp, mem_ctx, new_inner);
 	if (!NT_STATUS_IS_OK(status)) {
@@ -409,6 +478,8 @@ NTSTATUS persistent_durable_reconnect(struct vfs_handle_struct *handle,
 	DATA_BLOB new_inner = data_blob_null;
 	uint64_t persistent_id;
 	uint64_t disconnect_time_us;
+	uint32_t create_options;
+	bool delete_on_close;
 	struct smb2_lease req_lease = {};
 	bool req_has_lease = false;
 	size_t i;
@@ -503,6 +574,8 @@ NTSTATUS persistent_durable_reconnect(struct vfs_handle_struct *handle,
 		return pcore_status_to_ntstatus(st);
 	}
 	pcore_record_view(reconnected, &view);
+	create_options = view.create_options;
+	delete_on_close = view.delete_on_close != 0;
 	/*
 	 * [MS-SMB2] 3.3.5.14: the lock sequences are state of the open; smbd
 	 * checks a replayed lock against op->global, which a dead smbd took
@@ -559,6 +632,17 @@ NTSTATUS persistent_durable_reconnect(struct vfs_handle_struct *handle,
 	data_blob_free(&new_inner);
 	if (!NT_STATUS_IS_OK(status)) {
 		return status;
+	}
+
+	/* a file to be deleted at the last close still is */
+	status = persistent_delete_on_close_reconnected(*fsp, create_options,
+							delete_on_close);
+	if (!NT_STATUS_IS_OK(status)) {
+		DBG_ERR("%s: persistent open %" PRIu64 " reconnected without "
+			"its delete on close: %s\n",
+			fsp_str_dbg(*fsp),
+			persistent_id,
+			nt_errstr(status));
 	}
 
 	pfsp = VFS_ADD_FSP_EXTENSION(handle, *fsp, struct persistent_fsp,

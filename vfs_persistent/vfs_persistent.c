@@ -531,6 +531,7 @@ static const struct smbd_persistent_hooks persistent_hooks = {
 	.scavenger_expired = persistent_scavenger_expired,
 	.lease_changed = persistent_lease_changed,
 	.lock_sequence_changed = persistent_lock_sequence_changed,
+	.delete_on_close_changed = persistent_delete_on_close_changed,
 };
 
 static_decl_vfs;

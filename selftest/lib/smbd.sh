@@ -1,10 +1,31 @@
 # shellcheck shell=bash
-# Helpers to run a standalone smbd from the build on a loopback address,
-# for tests and the demo.  Source after .build/samba.env (SAMBA_BIN,
-# SAMBA_TREE).  Everything lives in one directory; smbd_stop stops it.
+# The one smbd launcher of the tests and the demo: a standalone smbd from
+# the build on a loopback address.  Source after .build/samba.env
+# (SAMBA_BIN, SAMBA_TREE).  Everything lives in one directory DIR (its
+# smb.conf, smbd.pid, smbd.out, log.smbd); smbd_stop stops it.  The
+# client VM's tests (selftest/vm/smbd-lib.sh) use it too, with SCA_NETNS.
+#
+#   smbd_setup DIR ADDR [...]  DIR/smb.conf with [plain] and [ca]
+#   smbd_start DIR ADDR        start smbd, wait until it answers on ADDR
+#   smbd_stop DIR              stop it and every process of DIR/smb.conf
+#   sca_smbclient DIR ADDR SHARE COMMANDS   smbclient as the test user
+#
+# SCA_USER and SCA_PASS name the test user; SCA_NETNS, when set, is the
+# network namespace smbd runs and is probed in (empty: this one).
 
 SCA_USER=${SCA_USER:-sambaca}
 SCA_PASS=${SCA_PASS:-Samba-CA-test1}
+SCA_NETNS=${SCA_NETNS:-}
+
+# sca_inns CMD...: CMD in SCA_NETNS (or here).  ip netns exec execs CMD, so
+# a background "sca_inns CMD &" has CMD's own pid in $!.
+sca_inns() {
+	if [ -n "$SCA_NETNS" ]; then
+		ip netns exec "$SCA_NETNS" "$@"
+	else
+		"$@"
+	fi
+}
 
 # The build tree's smbd loads modules from bin/modules (its MODULESDIR),
 # where waf links vfs_persistent as vfs/persistent.so: the share says
@@ -24,12 +45,29 @@ sca_ensure_user() {
 	fi
 }
 
+# smbd_conf_dirs DIR: makes DIR's state directories and prints the
+# [global] lines that keep every file of smbd in DIR (the log in
+# DIR/log.smbd).
+smbd_conf_dirs() {
+	local dir=$1
+	mkdir -p "$dir"/{private,lock,state,cache,run,ncalrpc} || return 1
+	printf '\t%s\n' \
+		"private dir = $dir/private" \
+		"lock directory = $dir/lock" \
+		"state directory = $dir/state" \
+		"cache directory = $dir/cache" \
+		"pid directory = $dir/run" \
+		"ncalrpc dir = $dir/ncalrpc" \
+		"log file = $dir/log.smbd" \
+		"max log size = 0"
+}
+
 # smbd_setup DIR ADDR [GLOBAL-LINES [SHARE-LINES]]
 # Writes DIR/smb.conf with shares [plain] and [ca] (vfs objects = persistent)
 # on ADDR (a loopback address), and adds the test user.
 smbd_setup() {
 	local dir=$1 addr=$2 extra_global=${3:-} extra_ca=${4:-}
-	local module
+	local module dirs
 	module=$(sca_module) || return 1
 	sca_ensure_user || return 1
 	# smbd binds only to addresses an interface has: give lo this one.
@@ -37,7 +75,8 @@ smbd_setup() {
 		ip addr add "$addr/32" dev lo || return 1
 		echo "$addr" >"$dir.lo-addr"
 	fi
-	mkdir -p "$dir"/{private,lock,state,cache,run,ncalrpc,plain,ca}
+	dirs=$(smbd_conf_dirs "$dir") || return 1
+	mkdir -p "$dir"/{plain,ca}
 	chmod 755 "$dir"
 	chmod 777 "$dir/plain" "$dir/ca"
 	cat >"$dir/smb.conf" <<CONF
@@ -49,14 +88,7 @@ smbd_setup() {
 	bind interfaces only = yes
 	smb ports = 445
 	disable netbios = yes
-	private dir = $dir/private
-	lock directory = $dir/lock
-	state directory = $dir/state
-	cache directory = $dir/cache
-	pid directory = $dir/run
-	ncalrpc dir = $dir/ncalrpc
-	log file = $dir/log.smbd
-	max log size = 0
+$dirs
 	passdb backend = tdbsam:$dir/private/passdb.tdb
 	server min protocol = SMB2_02
 	load printers = no
@@ -88,8 +120,14 @@ CONF
 smbd_start() {
 	local dir=$1 addr=$2 i pid
 	# Own session: smbd signals its whole process group when it stops.
-	setsid "$SAMBA_BIN/smbd" --foreground --no-process-group \
-		--configfile="$dir/smb.conf" </dev/null >>"$dir/smbd.out" 2>&1 &
+	# A simple command, not sca_inns: a function in the background is a
+	# subshell of ours, and $! must be smbd itself (ip netns exec and
+	# setsid exec it), in its own session, for smbd.pid and for the tests
+	# that kill that session.
+	local -a cmd=(setsid "$SAMBA_BIN/smbd" --foreground --no-process-group
+		--configfile="$dir/smb.conf")
+	[ -z "$SCA_NETNS" ] || cmd=(ip netns exec "$SCA_NETNS" "${cmd[@]}")
+	"${cmd[@]}" </dev/null >>"$dir/smbd.out" 2>&1 &
 	pid=$!
 	echo "$pid" >"$dir/smbd.pid"
 	for i in $(seq 1 100); do
@@ -98,8 +136,8 @@ smbd_start() {
 			tail -5 "$dir/smbd.out" "$dir/log.smbd" >&2 2>/dev/null
 			return 1
 		fi
-		if [ -n "$(ss -Hltn "src $addr and sport = :445" 2>/dev/null)" ] &&
-			"$SAMBA_BIN/smbclient" -s "$dir/smb.conf" \
+		if [ -n "$(sca_inns ss -Hltn "src $addr and sport = :445" 2>/dev/null)" ] &&
+			sca_inns "$SAMBA_BIN/smbclient" -s "$dir/smb.conf" \
 				-U "$SCA_USER%$SCA_PASS" -L "//$addr" >/dev/null 2>&1; then
 			return 0
 		fi
@@ -109,7 +147,9 @@ smbd_start() {
 	return 1
 }
 
-# smbd_stop DIR: stop the smbd started by smbd_start, and its children.
+# smbd_stop DIR: stop the smbd started by smbd_start, its children and the
+# helpers it started (samba-dcerpcd, rpcd_*: sessions of their own, but
+# they name DIR/smb.conf too), even after a kill -9 of the parent.
 smbd_stop() {
 	local dir=$1 pid i
 	# no pid file once stopped: a second stop (an exit trap after an
@@ -136,6 +176,6 @@ smbd_stop() {
 sca_smbclient() {
 	local dir=$1 addr=$2 share=$3
 	shift 3
-	"$SAMBA_BIN/smbclient" -s "$dir/smb.conf" -U "$SCA_USER%$SCA_PASS" \
-		"//$addr/$share" -m SMB3 -c "$*"
+	sca_inns "$SAMBA_BIN/smbclient" -s "$dir/smb.conf" \
+		-U "$SCA_USER%$SCA_PASS" "//$addr/$share" -m SMB3 -c "$*"
 }

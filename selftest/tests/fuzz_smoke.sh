@@ -45,7 +45,7 @@ group_sources() {
 	case "$1" in
 	core)
 		for f in version status coding crc32c persistent_record store \
-			journal handle_table cookie c_api; do
+			journal journaled_store handle_table cookie c_api; do
 			echo "$core/$f.cc"
 		done
 		;;
@@ -53,6 +53,12 @@ group_sources() {
 		for f in status smb3_kdf smb2_signing smb2_transform \
 			crypto_primitives; do
 			echo "$top/signing/$f.cc"
+		done
+		;;
+	smbdirect)
+		for f in status wire connection transport loopback_transport \
+			driver; do
+			echo "$top/smbdirect/$f.cc"
 		done
 		;;
 	client)
@@ -69,6 +75,7 @@ group_includes() {
 	core) echo "-I$core" ;;
 	signing) echo "-I$top/signing" ;;
 	client) echo "-I$top/smbclient3 -I$top/signing" ;;
+	smbdirect) echo "-I$top/smbdirect -I$top/signing" ;;
 	esac
 }
 
@@ -95,6 +102,12 @@ recipe() {
 		define=SIGNING_FUZZ_STANDALONE
 		iterations_env=SIGNING_FUZZ_ITERATIONS
 		iterations=20000
+		;;
+	smbdirect_fuzz)
+		group=smbdirect
+		define=SMBDIRECT_FUZZ_STANDALONE
+		iterations_env=SMBDIRECT_FUZZ_ITERATIONS
+		iterations=50000
 		;;
 	persistent_record_fuzz)
 		group=core

@@ -1,7 +1,7 @@
 #!/bin/sh
 # samba-ca test suite entry: unit tests of the persistent-handle core
-# (persistent_core: record codec, handle table, journal, C API), built by Samba's
-# waf as samba_ca_persistent_*_test.
+# (persistent_core: record codec, handle table, journal, journaled store,
+# C API), built by Samba's waf as samba_ca_persistent_*_test.
 #
 # The runner sources .build/samba.env (SAMBA_TREE) first. Exit 0 when every
 # test binary passes, 1 otherwise. A missing binary is a failure, not a skip:
@@ -27,6 +27,7 @@ failed=0
 for name in samba_ca_persistent_record_test \
 	samba_ca_persistent_handle_table_test \
 	samba_ca_persistent_journal_test \
+	samba_ca_persistent_journaled_store_test \
 	samba_ca_persistent_cookie_test \
 	samba_ca_persistent_conflict_test \
 	samba_ca_persistent_c_api_test; do

@@ -8,8 +8,25 @@
 #                 are refused, its open for read (A's lease RWH must
 #                 break) is not granted (it waits); A's DH2C succeeds.
 #   no module     (argument "nomodule") the same through [noca], a share
-#                 without the module on the same directory: smbd alone
-#                 must keep the dead smbd's share mode and locks.
+#                 without the module on the same directory, served by an
+#                 smbd that never loaded it: smbd alone must keep the dead
+#                 smbd's share mode entry and locks (patch 0016), in the
+#                 window right after the kill -9, before any share with the
+#                 module is touched again; then A's DH2C through [ca]
+#                 succeeds.  Also: the same after a clean disconnect (A's
+#                 connection dropped); a second kill -9 after A's DH2C
+#                 re-created the open; the file is free through [noca]
+#                 once A's timeout (4 s) has run out; a durable open that
+#                 is not persistent (A on [noca]) whose smbd is killed is
+#                 stale as on stock smbd (B gets the open and the lock);
+#                 after a full restart of smbd (locking.tdb emptied) A's
+#                 lock holds through [noca] once a share with the module
+#                 was connected (the module puts the locks back, patch
+#                 0011), but its share mode entry is gone (a known gap:
+#                 B's write open through [noca] is granted, and A's DH2C
+#                 then fails on B's open); and the stock control, A on
+#                 [stock] and B through [stock2] (no module, the same
+#                 directory), must fail at the guarantee.
 #   replaced      A's persistent open, kill -9, the file replaced behind
 #                 smbd's back (renamed away, a new file of that name): A's
 #                 DH2C is refused (OBJECT_NAME_NOT_FOUND), the log names
@@ -71,11 +88,12 @@ READ=0x120089
 ATTR=0x80
 
 # other_share OWNER-SHARE NAME OTHER-SHARE...: prints "result: ..." last
-# (guarantee-held, guarantee-broken WHY, error WHY).
+# (guarantee-held, guarantee-broken WHY, error WHY).  A's smbd is killed
+# (kill -9), or with OTHER_SHARE_EVENT=drop A's connection is dropped.
 other_share() {
 	local owner=$1 name=$2 share
 	shift 2
-	echo "== A on [$owner], B through $*: $name"
+	echo "== A on [$owner], B through $*: $name (${OTHER_SHARE_EVENT:-kill})"
 	send connect a "//$addr/$owner" "$creds"
 	send open a "$name" $RW 1 60000 RWH 1
 	if [[ ! "$reply" =~ ^OK.*durable=1.*lease=RWH ]]; then
@@ -87,7 +105,12 @@ other_share() {
 		echo "result: error A's lock failed: $reply"
 		return
 	fi
-	pst_kill_serving "$dir"
+	if [ "${OTHER_SHARE_EVENT:-kill}" = drop ]; then
+		send drop a
+		sleep 1
+	else
+		pst_kill_serving "$dir"
+	fi
 	for share in "$@"; do
 		send connect b "//$addr/$share" "$creds"
 		if [[ ! "$reply" =~ ^OK ]]; then
@@ -139,12 +162,155 @@ other_share() {
 	echo "result: guarantee-held"
 }
 
-if [ "${1:-}" = nomodule ]; then
-	other_share ca nomodule.dat noca >"$dir/out"
+# window_answer WHAT REFUSALS EXPECT: the last reply as pst_answer sees it
+# ("granted", "refused (STATUS)", "error (...)") must start with EXPECT
+# (granted or refused); counts in nfail otherwise
+window_answer() {
+	local answer
+	answer=$(pst_answer "$2")
+	if [[ "$answer" == "$3"* ]]; then
+		echo "  ok: $1: $answer"
+	else
+		echo "  NOT OK: $1: $answer, expected $3"
+		nfail=$((nfail + 1))
+	fi
+}
+
+nomodule_scenario() {
+	OTHER_SHARE_EVENT=kill other_share ca nomodule.dat noca >"$dir/out"
 	cat "$dir/out"
 	[ "$(tail -1 "$dir/out")" = "result: guarantee-held" ] || PST_FAIL=1
-	pst_section "protection through a share without the module"
+	pst_section "kill -9: protection through a share without the module"
+
+	OTHER_SHARE_EVENT=drop other_share ca nomodule-drop.dat noca >"$dir/out"
+	cat "$dir/out"
+	[ "$(tail -1 "$dir/out")" = "result: guarantee-held" ] || PST_FAIL=1
+	pst_section "clean disconnect: protection through a share without the module"
+
+	echo "== a second kill -9 after A's DH2C re-created its open"
+	nfail=0
+	send connect a "//$addr/ca" "$creds"
+	send open a twice.dat $RW 1 60000 RWH 1
+	check "A: persistent open" "^OK .*persistent=1"
+	send lock a 0 100
+	check "A locked [0,100)" "^OK"
+	pst_kill_serving "$dir"
+	send reconnect a
+	check "A's first DH2C" "^OK .*same=yes"
+	pst_kill_serving "$dir"
+	send connect b "//$addr/noca" "$creds"
+	send plain b twice.dat $RW 7
+	window_answer "B's write open through [noca]" "$PST_OPEN_REFUSED" refused
+	[[ "$reply" == OK* ]] && send close b
+	send plain b twice.dat $ATTR 7
+	send lock b 0 10
+	window_answer "B's lock through [noca]" "$PST_LOCK_REFUSED" refused
+	send close b
+	send drop b
+	send reconnect a
+	check "A's second DH2C" "^OK .*same=yes"
+	send close a
+	send drop a
+	[ "$nfail" -eq 0 ] || PST_FAIL=1
+	pst_section "a second kill -9: the re-created open is protected too"
+
+	echo "== after A's timeout the file is free through [noca]"
+	nfail=0
+	send connect a "//$addr/ca" "$creds"
+	send open a expiry.dat $RW 1 4000 RWH 1
+	check "A: persistent open, timeout 4 s" "^OK .*persistent=1 timeout=4000 "
+	send lock a 0 100
+	check "A locked [0,100)" "^OK"
+	pst_kill_serving "$dir"
+	send connect b "//$addr/noca" "$creds"
+	send plain b expiry.dat $RW 7
+	window_answer "B's write open through [noca] in the window" \
+		"$PST_OPEN_REFUSED" refused
+	[[ "$reply" == OK* ]] && send close b
+	sleep 6
+	send plain b expiry.dat $RW 7
+	window_answer "B's write open through [noca] after the timeout" \
+		"$PST_OPEN_REFUSED" granted
+	send lock b 0 10
+	window_answer "B's lock through [noca] after the timeout" \
+		"$PST_LOCK_REFUSED" granted
+	send close b
+	send drop b
+	send drop a
+	[ "$nfail" -eq 0 ] || PST_FAIL=1
+	pst_section "nothing stays held past the timeout"
+
+	echo "== a durable open that is not persistent is stale after kill -9"
+	nfail=0
+	send connect a "//$addr/noca" "$creds"
+	send open a durable.dat $RW 1 60000 RWH 1
+	check "A on [noca]: durable, not persistent" \
+		"^OK .*durable=1 persistent=0 .*lease=RWH"
+	send lock a 0 100
+	check "A locked [0,100)" "^OK"
+	pst_kill_serving "$dir"
+	send connect b "//$addr/noca" "$creds"
+	send plain b durable.dat $RW 7
+	window_answer "B's write open through [noca]" "$PST_OPEN_REFUSED" granted
+	send lock b 0 10
+	window_answer "B's lock through [noca]" "$PST_LOCK_REFUSED" granted
+	send close b
+	send drop b
+	send drop a
+	[ "$nfail" -eq 0 ] || PST_FAIL=1
+	pst_section "stock behaviour kept for opens that are not persistent"
+
+	echo "== a full restart of smbd (locking.tdb emptied)"
+	nfail=0
+	send connect a "//$addr/ca" "$creds"
+	send open a restart.dat $RW 1 60000 RWH 1
+	check "A: persistent open" "^OK .*persistent=1"
+	send lock a 0 100
+	check "A locked [0,100)" "^OK"
+	smbd_stop "$dir"
+	smbd_start "$dir" "$addr" || PST_FAIL=1
+	# any tree connect to a share with the module restores the store's
+	# opens: their global records and their locks (patch 0011)
+	send connect c "//$addr/ca2" "$creds"
+	check "C connected to [ca2]" "^OK"
+	send connect b "//$addr/noca" "$creds"
+	send plain b restart.dat $ATTR 7
+	check "B: attribute-only open through [noca]" "^OK"
+	send lock b 0 10
+	window_answer "B's lock through [noca] after the restart" \
+		"$PST_LOCK_REFUSED" refused
+	send close b
+	send plain b restart.dat $RW 7
+	if [[ "$reply" == OK* ]]; then
+		echo "  known gap: B's write open through [noca] granted after" \
+			"the restart (the share mode entry is not put back)"
+		send close b
+	else
+		echo "  B's write open through [noca] refused: $reply"
+	fi
+	send drop b
+	send drop c
+	send reconnect a
+	check "A's DH2C after the restart (B's open is closed)" "^OK .*same=yes"
+	send close a
+	send drop a
+	[ "$nfail" -eq 0 ] || PST_FAIL=1
+	pst_section "a full restart: the locks hold through [noca]"
+
+	echo "== stock control"
+	OTHER_SHARE_EVENT=kill other_share stock nomodule-stock.dat stock2 \
+		>"$dir/out"
+	cat "$dir/out"
+	pst_control_verdict "[stock] share without the module, kill -9" \
+		"$dir/out" || PST_FAIL=1
+	pst_section "stock control"
+}
+
+if [ "${1:-}" = nomodule ]; then
+	nomodule_scenario
 	send quit
+	pst_smbd_healthy "$dir" || PST_FAIL=1
+	pst_section "smbd healthy"
 	pst_sections_done
 	exit
 fi

@@ -27,19 +27,25 @@
 #                    acknowledges it, then B's open completes.  With a 4 s
 #                    timeout and no reconnect, B's open completes when A's
 #                    open expires, not before.
-#                    Control: the drop on [stock] (durable, no module)
-#                    must fail at the guarantee (B granted while A is
-#                    away, or A's DH2C refused).
-#   directory        A's persistent open of a directory (no DELETE sharing)
-#                    survives a drop and a kill -9: B's open of it for
-#                    DELETE is refused with STATUS_FILE_NOT_AVAILABLE, an
-#                    open A's share mode allows is granted, A's DH2C
-#                    succeeds with the same file id.
-#   delete_on_close  A's persistent open with FILE_DELETE_ON_CLOSE
-#                    reconnects after a drop (the file is still there),
-#                    and the file goes when A closes it; when B also has it
-#                    open, it goes when B's handle, the last, closes; a
-#                    disconnected one goes when it expires.
+#   directory        a DH2Q with the persistent flag on a directory is
+#                    answered without a durable handle ([MS-SMB2]
+#                    3.3.5.9.10 skips durability for directories): after
+#                    a drop and a kill -9, B's open of it for DELETE is
+#                    granted and A's DH2C is refused with
+#                    STATUS_OBJECT_NAME_NOT_FOUND.  No control: there is
+#                    no guarantee for stock to break.
+#   delete_on_close  A's persistent open to be deleted at its close, by
+#                    FILE_DELETE_ON_CLOSE or by a SET_INFO
+#                    (FileDispositionInformation), reconnects after a
+#                    drop, a kill -9 of its smbd and a restart (the file
+#                    is still there), and the file goes when A closes it;
+#                    when B also has it open, it goes when B's handle, the
+#                    last, closes; a disconnected one goes when it expires
+#                    (after a drop, and after a SET_INFO and a kill -9);
+#                    a SET_INFO that clears it again is kept too.
+#                    Control: on [stock] A's DH2C of its open with
+#                    FILE_DELETE_ON_CLOSE must be refused (stock closes
+#                    and deletes it at the disconnect).
 #   timeout          the DH2Q timeout: 2 s asked, 2 s answered, protected
 #                    at t0+1 s, expired at t0+3 s (DH2C refused, B granted);
 #                    0 asked: the default, 60 s on [ca], 3 s on [short]
@@ -385,49 +391,87 @@ handle_wait_control() {
 
 # ---- directory ----
 
+# [MS-SMB2] 3.3.5.9.10: "If Open.FileAttributes includes
+# FILE_ATTRIBUTE_DIRECTORY ..., the server MUST skip the rest of the
+# processing in this section": a DH2Q on a directory gets no durable
+# handle, persistent or not (docs/persistent-semantics.md).  The client is
+# told so (no DH2Q response), so nothing of the open outlives its
+# connection: no record, no protection, no reconnect.
 directory_round() {
 	local event=$1 name="pdir-$1"
-	echo "== a persistent open of a directory, A away ($event)"
+	echo "== a DH2Q with the persistent flag on a directory: answered without a durable handle, A away ($event)"
 	send connect a "//$addr/ca" "$creds"
 	send opendir a "$name" 60000 1
-	expect "A: persistent open of the directory" "^OK .*persistent=1"
+	expect "A: the directory opened, neither durable nor persistent ([MS-SMB2] 3.3.5.9.10)" \
+		"^OK .*durable=0 persistent=0 "
 	away "$event" a || not_ok "$event: A's smbd not found"
 	send connect b "//$addr/ca" "$creds"
 	# open C NAME: DELETE + read attributes + synchronize, FILE_OPEN,
 	# FILE_DIRECTORY_FILE
 	send plain b "$name" 0x110080 7 1 1
-	expect "B: open of the directory for DELETE (A does not share it): STATUS_FILE_NOT_AVAILABLE" \
-		"^ERR $NOT_AVAILABLE"
-	[[ $reply == OK* ]] && send close b
-	send plain b "$name" 0x100081 7 1 1
-	expect "B: an open A's share mode allows is granted" "^OK"
+	expect "B: open of the directory for DELETE granted (A held no open past its connection)" \
+		"^OK"
 	[[ $reply == OK* ]] && send close b
 	send drop b
 	send reconnect a
-	expect "A: DH2C of the directory, same file id" "^OK .*same=yes"
-	[[ $reply == OK* ]] && send close a
+	expect "A: DH2C refused: STATUS_OBJECT_NAME_NOT_FOUND (nothing to reconnect)" \
+		"^ERR $PST_DH2C_REFUSED"
 	file_is "$dir/ca/$name" present "the directory is still there"
 }
 
 # ---- delete_on_close ----
 
-delete_on_close_scenario() {
-	local t0
-	echo "== A's persistent delete-on-close open reconnects; A's close deletes"
+# doc_away EVENT: A away by EVENT: drop, kill (kill -9 of the smbd
+# serving A; no other client may be connected) or restart (every smbd
+# stopped and started)
+doc_away() {
+	case $1 in
+	restart)
+		echo "    every smbd stopped and started"
+		smbd_stop "$dir"
+		smbd_start "$dir" "$addr" || not_ok "smbd started again"
+		;;
+	*) away "$1" a || not_ok "$1: A's smbd not found" ;;
+	esac
+}
+
+# doc_round EVENT HOW NAME: A's persistent open of NAME, to be deleted at
+# its close (HOW create: FILE_DELETE_ON_CLOSE; setinfo: a SET_INFO
+# FileDispositionInformation after the open), A away by EVENT: the file
+# stays, A's DH2C gives back the same file id, A reads what it wrote, and
+# A's close deletes the file
+doc_round() {
+	local event=$1 how=$2 name=$3 variant=
+	echo "== A's persistent open, delete on close by $how, A away ($event): it reconnects; A's close deletes"
+	[ "$how" = create ] && variant=delete-on-close
 	send connect a "//$addr/ca" "$creds"
-	send open a doc1.dat $RWD 7 60000 RWH 1 delete-on-close
-	expect "A: persistent open with FILE_DELETE_ON_CLOSE" "^OK .*persistent=1"
-	send write a 0 doc1-data
-	send drop a
-	sleep 1
-	file_is "$dir/ca/doc1.dat" present "while A is away the file is there"
+	send open a "$name" $RWD 7 60000 RWH 1 $variant
+	expect "A: persistent open${variant:+ with FILE_DELETE_ON_CLOSE}" \
+		"^OK .*persistent=1"
+	if [ "$how" = setinfo ]; then
+		send setdelete a 1
+		expect "A: SET_INFO FileDispositionInformation (delete)" "^OK"
+	fi
+	send write a 0 "$name"
+	doc_away "$event"
+	file_is "$dir/ca/$name" present "while A is away ($event) the file is there"
 	send reconnect a
 	expect "A: DH2C, same file id" "^OK .*same=yes"
-	send read a 0 9
-	expect "A reads back what it wrote" "^OK doc1-data\$"
+	send read a 0 ${#name}
+	expect "A reads back what it wrote" "^OK $name\$"
 	send close a
 	expect "A's close" "^OK"
-	file_is "$dir/ca/doc1.dat" gone "after A's close the file is gone"
+	file_is "$dir/ca/$name" gone "after A's close the file is gone"
+}
+
+delete_on_close_scenario() {
+	local t0
+	doc_round drop create doc-drop.dat
+	doc_round kill create doc-kill.dat
+	doc_round restart create doc-restart.dat
+	doc_round drop setinfo doc-si-drop.dat
+	doc_round kill setinfo doc-si-kill.dat
+	doc_round restart setinfo doc-si-restart.dat
 
 	echo "== B also has it open: the file goes with the last handle"
 	send connect b "//$addr/ca" "$creds"
@@ -461,6 +505,62 @@ delete_on_close_scenario() {
 	send reconnect a
 	expect "A's DH2C after the expiry refused" "^ERR $PST_DH2C_REFUSED"
 	send drop b
+
+	echo "== SET_INFO delete, A's smbd killed, A away until its open expires"
+	send connect a "//$addr/ca" "$creds"
+	send open a doc4.dat $RWD 7 3000 RWH 1
+	expect "A: persistent open, timeout 3 s" "^OK .*persistent=1 timeout=3000"
+	send setdelete a 1
+	expect "A: SET_INFO FileDispositionInformation (delete)" "^OK"
+	away kill a || not_ok "kill: A's smbd not found"
+	t0=$(date +%s.%N)
+	# B keeps the share connected: its smbd's expiry timer
+	send connect b "//$addr/ca" "$creds"
+	sleep_until "$t0" 1
+	file_is "$dir/ca/doc4.dat" present "at t0+1 s the file is there"
+	sleep_until "$t0" 8
+	file_is "$dir/ca/doc4.dat" gone "at t0+8 s (expired at t0+3 s) it is gone"
+	send drop b
+
+	echo "== SET_INFO delete, then SET_INFO undelete: the file stays"
+	send connect a "//$addr/ca" "$creds"
+	send open a doc5.dat $RWD 7 60000 RWH 1
+	expect "A: persistent open" "^OK .*persistent=1"
+	send setdelete a 1
+	send setdelete a 0
+	expect "A: SET_INFO FileDispositionInformation (undelete)" "^OK"
+	away kill a || not_ok "kill: A's smbd not found"
+	send reconnect a
+	expect "A: DH2C, same file id" "^OK .*same=yes"
+	send close a
+	file_is "$dir/ca/doc5.dat" present "after A's close the file stays"
+}
+
+# The control on [stock]: A's durable open with FILE_DELETE_ON_CLOSE;
+# stock's durable disconnect refuses an open to be deleted, closes it and
+# deletes the file, so A's DH2C is refused
+delete_on_close_control() {
+	echo "== control on [stock]: A's open with FILE_DELETE_ON_CLOSE, A's connection dropped"
+	ctl_begin "[stock] drop, delete on close"
+	send connect a "//$addr/stock" "$creds"
+	ctl_step "A connected" "$([[ $reply == OK* ]] && echo 1 || echo 0)" "$reply"
+	send open a doc-stock.dat $RWD 7 60000 RWH 1 delete-on-close
+	ctl_step "A's open granted durable (stock grants no persistent handle)" \
+		"$([[ $reply =~ ^OK\ .*durable=1 ]] && echo 1 || echo 0)" "$reply"
+	send write a 0 doc-stock
+	ctl_step "A wrote" "$([[ $reply == OK* ]] && echo 1 || echo 0)" "$reply"
+	send drop a
+	ctl_step "A's connection dropped" "$([[ $reply == OK* ]] && echo 1 || echo 0)"
+	sleep 1
+	echo "    the file while A is away: $([ -e "$dir/stock/doc-stock.dat" ] && echo present || echo gone)"
+	send reconnect a
+	ctl_reconnect "A: DH2C" "$(pst_answer "$PST_DH2C_REFUSED")"
+	[[ $reply == OK* ]] && send close a
+	if ctl_verdict; then
+		ok "the control fails on [stock] at the guarantee"
+	else
+		not_ok "the control did not fail at the guarantee: it proves nothing"
+	fi
 }
 
 # ---- timeout ----
@@ -518,7 +618,10 @@ directory)
 	directory_round drop
 	directory_round kill
 	;;
-delete_on_close) delete_on_close_scenario ;;
+delete_on_close)
+	delete_on_close_scenario
+	delete_on_close_control
+	;;
 timeout) timeout_scenario ;;
 esac
 

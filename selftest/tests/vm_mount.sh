@@ -26,7 +26,7 @@ vm_timeout=${VM_MOUNT_TIMEOUT:-300}
 read -ra shares <<<"${VM_MOUNT_SHARES:-plain persistent}"
 variants=(vers=3.0 vers=3.0.2 vers=3.1.1 'vers=3.0,sign' 'vers=3.1.1,sign' 'vers=3.0,seal' 'vers=3.1.1,seal')
 
-# Sets tmp, ns, user, pass, smbd_pid; defines smbd_*, smbclient, inns, fail, secs.
+# Sets tmp, ns, user, pass; defines smbd_* (selftest/lib/smbd.sh), inns, fail, secs.
 tmp='' user='' pass=''
 # shellcheck source-path=SCRIPTDIR source=../vm/smbd-lib.sh disable=SC1091
 . "$top/selftest/vm/smbd-lib.sh"
@@ -138,14 +138,14 @@ kernel=
 run_share() {
 	local kind=$1 log=$tmp/console-$1.log host_sha opts name want_d got_d want_e want got vm_rc=0 v0 stored0
 	share_config "$kind"
-	smbd_start
+	smbd_start "$tmp" 127.0.0.1 || fail "smbd did not start"
 	echo "vm_mount: [$kind] smbd listening on 127.0.0.1:445"
 	stored0=$(grep -cE 'persistent open [0-9]+ stored' "$tmp/log.smbd" 2>/dev/null || true)
 
 	# host -> VM: a file put through smbclient
 	head -c 1572864 /dev/urandom >"$tmp/from-host.bin"
 	host_sha=$(sha256sum <"$tmp/from-host.bin" | cut -d' ' -f1)
-	smbclient -c "put $tmp/from-host.bin from-host.bin" >"$tmp/put.log" 2>&1 ||
+	sca_smbclient "$tmp" 127.0.0.1 share "put $tmp/from-host.bin from-host.bin" >"$tmp/put.log" 2>&1 ||
 		{ cat "$tmp/put.log" >&2; fail "[$kind] smbclient put failed"; }
 	write_guest "$host_sha"
 
@@ -190,7 +190,7 @@ run_share() {
 			continue
 		fi
 		rm -f "$tmp/back.bin"
-		smbclient -c "get from-vm-$name.bin $tmp/back.bin" >"$tmp/get.log" 2>&1 || cat "$tmp/get.log" >&2
+		sca_smbclient "$tmp" 127.0.0.1 share "get from-vm-$name.bin $tmp/back.bin" >"$tmp/get.log" 2>&1 || cat "$tmp/get.log" >&2
 		got=$(sha256sum <"$tmp/back.bin" 2>/dev/null | cut -d' ' -f1 || true)
 		if [ "$got" = "$want" ]; then result "[$kind] $opts" "smbclient reads the file the VM wrote (sha256)" 1; else
 			result "[$kind] $opts" "smbclient reads the file the VM wrote (sha256 $got != $want)" 0
@@ -207,7 +207,7 @@ run_share() {
 			"$([ "$stored" -ge 1 ] && echo 1 || echo 0)"
 	fi
 	[ "$vm_rc" = 0 ] || { fail_n=$((fail_n + 1)); summary+=("FAIL  [$kind] VM run exited $vm_rc"); }
-	smbd_stop TERM
+	smbd_stop "$tmp"
 }
 
 for kind in "${shares[@]}"; do

@@ -24,13 +24,13 @@ nwrites=40
 kill_after=8
 # extra cifs mount options (e.g. nolease) via VM_OUTAGE_MOUNT_OPTS
 
-# Sets tmp, ns, user, pass, smbd_pid; defines smbd_*, smbclient, inns, fail, secs.
+# Sets tmp, ns, user, pass; defines smbd_* (selftest/lib/smbd.sh), inns, fail, secs.
 tmp='' user='' pass='' ns=''
 # shellcheck source-path=SCRIPTDIR source=../vm/smbd-lib.sh disable=SC1091
 . "$top/selftest/vm/smbd-lib.sh"
 t0=$(date +%s.%N)
 smbd_lib_init vm_outage
-smbd_start
+smbd_start "$tmp" 127.0.0.1 || fail "smbd did not start"
 echo "vm_outage: smbd $("$SAMBA_BIN/smbd" --version) on 127.0.0.1:445${ns:+ in netns $ns}"
 
 cat >"$tmp/guest.sh" <<EOF
@@ -106,7 +106,7 @@ check "the writes go on after the kill (reconnect)" \
 check "lockhold: all $nwrites writes done and verified under its lock" \
 	"$(yes_if grep -aq "OK: $nwrites writes" "$stream")"
 want=$(grep -ao 'GUEST sha256 [0-9a-f]*' "$stream" | awk '{print $3}' | head -n1)
-smbclient -c "get outage.bin $tmp/back.bin" >"$tmp/get.log" 2>&1 || cat "$tmp/get.log" >&2
+sca_smbclient "$tmp" 127.0.0.1 share "get outage.bin $tmp/back.bin" >"$tmp/get.log" 2>&1 || cat "$tmp/get.log" >&2
 got=$(sha256sum <"$tmp/back.bin" 2>/dev/null | cut -d' ' -f1 || true)
 check "smbclient reads the same file (sha256 ${got:0:16}...)" "$(yes_if test -n "$want" -a "$got" = "$want")"
 check "VM run exit status 0 (got $vm_rc)" "$(yes_if test "$vm_rc" = 0)"

@@ -22,14 +22,10 @@
 #                           inside the namespace; 127.0.0.41 is untouched)
 #   vp_vm_smbd_pids         smbd processes serving a connection from
 #                           127.0.0.1 (the VM through qemu)
-#   vp_second_lock FILE [SHARE]   the second client (sca_smbclient, at
-#                           127.0.0.41) opens FILE (sharing all, no lease)
-#                           and tries an exclusive lock on [0, 4096):
-#                           prints granted / refused (lock|create STATUS) /
-#                           error (...)
-#   vp_second_open FILE [SHARE]   the second client opens FILE for
-#                           read+write with no sharing (Python libsmb):
-#                           prints granted / refused (STATUS) / error
+#   vp_second WHAT FILE [SHARE]   the second client (at 127.0.0.41): an
+#                           exclusive lock (WHAT lock), a conflicting open
+#                           (open), or a lease-breaking open (break-open);
+#                           prints granted / refused (STATUS) / error (...)
 #   vp_smbstatus OPT        the build's smbstatus OPT
 #   vp_brl_has FILE         0 when smbstatus -B lists a byte-range lock on FILE
 
@@ -150,88 +146,55 @@ vp_brl_has() { # FILE, or "DEV:INODE R/W +START +SIZE"
 	esac
 }
 
-vp_second_lock() {
-	local file=$1 share=${2:-share} out rc=0
-	out=$(inns timeout 20 "$SAMBA_BIN/default/samba-ca/smbclient3/sca_smbclient" \
-		"//$vp_addr2/$share" -U "$user%$pass" lock "$file" 2>&1) || rc=$?
+# vp_second WHAT FILE [SHARE]: the one second client, at $vp_addr2, in
+# the test's namespace; everything it says goes to $tmp/second-client.log.
+#   lock        sca_smbclient opens FILE (sharing all, no lease) and tries
+#               an exclusive lock on [0, 4096)
+#   open        a conflicting open: read+write, no sharing (Python libsmb,
+#               selftest/lib/second-client.py)
+#   break-open  an open for reading, sharing everything, without a lease,
+#               closed at once: a lease with Write caching on FILE is
+#               broken to Read+Handle, and cifs.ko then sends the
+#               byte-range locks it kept locally to the server
+#               (cifs_push_locks); returns its success
+# lock and open print granted, refused (STATUS) when the server refused
+# the attempt (for lock: "lock STATUS" or "create STATUS", the open the
+# lock needs, e.g. FILE_NOT_AVAILABLE: either way no lock), or
+# error (...) when anything else went wrong.
+vp_second() {
+	local what=$1 file=$2 share=${3:-share} out rc=0 refused
+	if [ "$what" = lock ]; then
+		out=$(inns timeout 20 "$SAMBA_BIN/default/samba-ca/smbclient3/sca_smbclient" \
+			"//$vp_addr2/$share" -U "$user%$pass" lock "$file" 2>&1) || rc=$?
+	else
+		out=$(inns timeout 40 env PYTHONPATH="$SAMBA_BIN/python" /usr/bin/python3 \
+			"$smbd_lib_top/selftest/lib/second-client.py" "$vp_addr2" "$share" \
+			"$user" "$pass" "$tmp/client.conf" "$what" "$file" 2>&1) || rc=$?
+	fi
 	echo "$out" >>"$tmp/second-client.log"
-	if [ "$rc" = 0 ] && echo "$out" | grep -q '^lock: locked'; then
+	case $what in
+	break-open)
+		if [ "$rc" = 0 ]; then
+			return 0
+		fi
+		return 1
+		;;
+	lock)
+		refused=$(echo "$out" | sed -n 's/^sca_smbclient: \(lock\|create\): NTSTATUS \(0x[0-9a-fA-F]*\).*/\1 \2/p' | head -n1)
+		[ "$rc" = 0 ] && echo "$out" | grep -q '^lock: locked' && out=granted
+		;;
+	open)
+		refused=$(echo "$out" | sed -n 's/^open refused //p' | head -n1)
+		[ "$rc" = 0 ] && echo "$out" | grep -q '^open granted' && out=granted
+		;;
+	esac
+	if [ "$out" = granted ]; then
 		echo granted
-	elif echo "$out" | grep -q '^sca_smbclient: \(lock\|create\): NTSTATUS'; then
-		# the lock refused (LOCK_NOT_GRANTED), or already the open the
-		# lock needs (e.g. FILE_NOT_AVAILABLE): either way no lock
-		echo "refused ($(echo "$out" | sed -n 's/^sca_smbclient: \(lock\|create\): NTSTATUS \(0x[0-9a-fA-F]*\).*/\1 \2/p' | head -n1))"
+	elif [ -n "$refused" ]; then
+		echo "refused ($refused)"
 	else
 		echo "error ($(echo "$out" | tail -n1))"
 	fi
-}
-
-vp_second_open() {
-	local file=$1 share=${2:-share} out rc=0
-	out=$(inns timeout 20 env PYTHONPATH="$SAMBA_BIN/python" /usr/bin/python3 - \
-		"$vp_addr2" "$share" "$user" "$pass" "$file" "$tmp/client.conf" 2>&1 <<-'PY'
-			import sys
-			from samba import credentials, NTSTATUSError
-			from samba.samba3 import libsmb_samba_internal as libsmb
-			from samba.samba3 import param as s3param
-			addr, share, user, pw, name, conf = sys.argv[1:7]
-			lp = s3param.get_context()
-			lp.load(conf)
-			creds = credentials.Credentials()
-			creds.guess(lp)
-			creds.set_username(user)
-			creds.set_password(pw)
-			c = libsmb.Conn(addr, share, lp, creds)
-			try:
-			    # GENERIC_READ|GENERIC_WRITE, no sharing, open existing
-			    f = c.create(name, DesiredAccess=0x80000000 | 0x40000000,
-			                 ShareAccess=0, CreateDisposition=1)
-			except NTSTATUSError as e:
-			    print("open refused 0x%08x %s" % (e.args[0] & 0xffffffff, e.args[1]))
-			    sys.exit(1)
-			c.close(f)
-			print("open granted")
-		PY
-	) || rc=$?
-	echo "$out" >>"$tmp/second-client.log"
-	if [ "$rc" = 0 ] && echo "$out" | grep -q '^open granted'; then
-		echo granted
-	elif echo "$out" | grep -q '^open refused'; then
-		echo "refused ($(echo "$out" | sed -n 's/^open refused //p' | head -n1))"
-	else
-		echo "error ($(echo "$out" | tail -n1))"
-	fi
-}
-
-# vp_break_open FILE [SHARE]: the second client opens FILE for reading,
-# sharing everything, without a lease, and closes it: a lease with Write
-# caching on FILE is broken to Read+Handle, and cifs.ko then sends the
-# byte-range locks it kept locally to the server (cifs_push_locks).
-vp_break_open() {
-	local file=$1 share=${2:-share} out rc=0
-	out=$(inns timeout 40 env PYTHONPATH="$SAMBA_BIN/python" /usr/bin/python3 - \
-		"$vp_addr2" "$share" "$user" "$pass" "$file" "$tmp/client.conf" 2>&1 <<-'PY'
-			import sys
-			from samba import credentials
-			from samba.samba3 import libsmb_samba_internal as libsmb
-			from samba.samba3 import param as s3param
-			addr, share, user, pw, name, conf = sys.argv[1:7]
-			lp = s3param.get_context()
-			lp.load(conf)
-			creds = credentials.Credentials()
-			creds.guess(lp)
-			creds.set_username(user)
-			creds.set_password(pw)
-			c = libsmb.Conn(addr, share, lp, creds)
-			# FILE_READ_DATA|FILE_READ_ATTRIBUTES, share all, open existing
-			f = c.create(name, DesiredAccess=0x81, ShareAccess=7,
-			             CreateDisposition=1)
-			c.close(f)
-			print("break-open done")
-		PY
-	) || rc=$?
-	echo "$out" >>"$tmp/second-client.log"
-	[ "$rc" = 0 ]
 }
 
 # vp_wait SECONDS CMD...: run CMD every 0.2 s until it succeeds (0) or

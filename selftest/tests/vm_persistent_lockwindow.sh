@@ -92,11 +92,11 @@ run_one() {
 	local mode=$1 share=share file=w.bin mopts="vers=3.1.1,echo_interval=1"
 	[ "$scenario" = expiry ] && share=short
 	[ "$mode" = persistent ] && mopts="$mopts,persistenthandles"
-	smbd_stop TERM
+	smbd_stop "$tmp"
 	vp_unblock
 	rm -f "$tmp/state/persistent.tdb"
 	vp_config "$mode" 30
-	smbd_start
+	smbd_start "$tmp" "$vp_addr2" || fail "smbd did not start"
 	echo "== [$mode] $scenario: smbd $("$SAMBA_BIN/smbd" --version), //198.18.200.2/$share -o $mopts"
 	[ "$mode" = stock ] && ctl_begin "[stock] $scenario"
 
@@ -132,7 +132,7 @@ run_one() {
 	stock_step "$mode" "the VM holds its lock and writes" "$started"
 	if [ "$started" = 1 ]; then
 		# break the VM's Write lease so that the server holds the lock
-		vp_break_open "$file" "$share" || echo "  (the break-open failed: see $tmp/second-client.log)"
+		vp_second break-open "$file" "$share" || echo "  (the break-open failed: see $tmp/second-client.log)"
 		if vp_wait 5 vp_brl_has "$file"; then held=1; fi
 		brl_key=$(vp_smbstatus -B | sed -n '/Byte range locks/,$p' | grep -- "$file" |
 			awk '{print $2" "$3" +"$4" +"$5}' | head -n1)
@@ -162,8 +162,9 @@ run_one() {
 			;;
 		restart)
 			echo "  smbd: full stop and start"
-			smbd_stop TERM
-			smbd_start
+			smbd_stop "$tmp"
+			# probed at the second address: the VM's is blocked
+			smbd_start "$tmp" "$vp_addr2" || fail "smbd did not start again"
 			;;
 		esac
 		if vp_wait 20 vm_smbd_gone; then noticed=1; fi
@@ -178,7 +179,7 @@ run_one() {
 			check "$mode" "before the timeout: the lock is still on the server (disconnected)" "$lk"
 			[ "$mode" = persistent ] &&
 				check "$mode" "before the timeout: the record is still in the store ($rc_)" "$(yes_if test "$rc_" -ge 1)"
-			lock2=$(vp_second_lock "$file" "$share")
+			lock2=$(vp_second lock "$file" "$share")
 			echo "  second client, lock before the timeout: $lock2"
 			local l_ok=0
 			case $lock2 in refused*) l_ok=1 ;; esac
@@ -194,13 +195,13 @@ run_one() {
 			check "$mode" "after the timeout: the lock is gone (smbstatus -B)" "$(yes_if eval '! vp_brl_has "$file"')"
 			check "$mode" "after the timeout: the record is gone from the store ($(vp_store_records))" \
 				"$(yes_if test "$(vp_store_records)" = 0)"
-			lock2=$(vp_second_lock "$file" "$share")
+			lock2=$(vp_second lock "$file" "$share")
 			echo "  second client, lock after the timeout: $lock2"
 			check "$mode" "after the timeout the second client gets the lock ($lock2)" \
 				"$(yes_if test "$lock2" = granted)"
 		else
-			lock2=$(vp_second_lock "$file" "$share")
-			open2=$(vp_second_open "$file" "$share")
+			lock2=$(vp_second lock "$file" "$share")
+			open2=$(vp_second open "$file" "$share")
 			# by dev:inode and range: smbstatus may list a disconnected
 			# lock without its path
 			during=$(yes_if vp_brl_has "$brl_key")

@@ -108,7 +108,7 @@ run_vm() { # MODE
 
 # --- with vfs_persistent
 vp_config persistent
-smbd_start
+smbd_start "$tmp" 127.0.0.1 || fail "smbd did not start"
 echo "vm_persistent_mount: smbd $("$SAMBA_BIN/smbd" --version) with vfs_persistent${ns:+ in netns $ns}"
 guest_script persistent
 v0=$(date +%s.%N)
@@ -128,11 +128,11 @@ for v in $versions; do
 	rel=$(cat "$tmp/released-$v" 2>/dev/null || echo missing)
 	check "[persistent] vers=$v: after the close the record is gone ($rel)" "$(yes_if test "$rel" = 0)"
 done
-smbd_stop TERM
+smbd_stop "$tmp"
 
 # --- stock: the same build, CA announced by the share, no module, no cap
 vp_config stock
-smbd_start
+smbd_start "$tmp" 127.0.0.1 || fail "smbd did not start"
 echo "vm_persistent_mount: the stock configuration"
 guest_script stock
 v0=$(date +%s.%N)

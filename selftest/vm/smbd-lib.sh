@@ -1,15 +1,18 @@
 # shellcheck shell=bash
-# samba-ca selftest: a standalone smbd from the build for the client VM tests.
-# Sourced by selftest/tests/vm_*.sh; they call
+# samba-ca selftest: the set-up of the client VM tests around the one smbd
+# launcher (selftest/lib/smbd.sh), run in a network namespace of the
+# test's own.  Sourced by selftest/tests/vm_*.sh; they call
 #
 #   smbd_lib_init NAME      checks, temp dir $tmp, namespace $ns (unless
 #                           VM_NETNS=0), user $user with password $pass,
 #                           $tmp/smb.conf with [share] at $tmp/share;
 #                           installs the EXIT trap that undoes all of it
-#   smbd_start              starts smbd on 127.0.0.1:445 (pid $smbd_pid)
-#   smbd_stop [KILL]        stops it (SIGTERM, or SIGKILL with KILL)
+#   smbd_start "$tmp" ADDR  (selftest/lib/smbd.sh) starts smbd in $ns and
+#                           waits until it answers on ADDR (127.0.0.1,
+#                           or another address of the namespace's lo)
+#   smbd_stop "$tmp"        stops it and everything it started
+#   sca_smbclient "$tmp" 127.0.0.1 share COMMANDS   the built smbclient
 #   smbd_client_pids        pids of smbd processes with a client connection
-#   smbclient ARGS...       the built smbclient on //127.0.0.1/share
 #   inns CMD...             CMD in the test's namespace (or here)
 #   secs START [END]        seconds between two "date +%s.%N" values
 #
@@ -20,20 +23,17 @@ user=sambaca-vm
 pass=
 tmp=
 ns=
-smbd_pid=
 smbd_lib_created_user=0
 smbd_lib_name=
 
 fail() { echo "$smbd_lib_name: FAIL: $*" >&2; exit 1; }
 secs() { awk -v a="$1" -v b="${2:-$(date +%s.%N)}" 'BEGIN { printf "%.1f", b - a }'; }
 
-inns() {
-	if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi
-}
+inns() { sca_inns "$@"; }
 
 smbd_lib_cleanup() {
 	local rc=$? p
-	smbd_stop TERM || true
+	[ -z "$tmp" ] || smbd_stop "$tmp" || true
 	if [ -n "$ns" ]; then
 		# anything still running in the namespace is ours
 		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
@@ -70,10 +70,17 @@ smbd_lib_init() {
 	# shellcheck source=/dev/null
 	. "$env_file"
 	: "${SAMBA_BIN:?SAMBA_BIN not set by $env_file}"
+	# shellcheck source=../lib/smbd.sh
+	. "$smbd_lib_top/selftest/lib/smbd.sh"
 	for b in smbd smbclient pdbedit; do
 		[ -x "$SAMBA_BIN/$b" ] || fail "$SAMBA_BIN/$b missing: the Samba build is not finished"
 	done
 	pass=Vm-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+	# the launcher's test user (selftest/lib/smbd.sh)
+	# shellcheck disable=SC2034
+	SCA_USER=$user
+	# shellcheck disable=SC2034
+	SCA_PASS=$pass
 	tmp=$(mktemp -d "/tmp/samba-ca-$smbd_lib_name.XXXXXX")
 	chmod 755 "$tmp"
 	trap smbd_lib_cleanup EXIT
@@ -85,12 +92,15 @@ smbd_lib_init() {
 		ns=${ns:0:40}
 		ip netns add "$ns"
 		ip -n "$ns" link set lo up
+		SCA_NETNS=$ns
 	fi
 	if ! id "$user" >/dev/null 2>&1; then
 		useradd --system --no-create-home --shell /usr/sbin/nologin "$user"
 		smbd_lib_created_user=1
 	fi
-	mkdir -p "$tmp"/{private,lock,state,cache,pid,ncalrpc,share}
+	local dirs
+	dirs=$(smbd_conf_dirs "$tmp") || fail "cannot make the directories in $tmp"
+	mkdir -p "$tmp/share"
 	chown "$user" "$tmp/share"
 	cat >"$tmp/smb.conf" <<-EOF
 		[global]
@@ -100,14 +110,7 @@ smbd_lib_init() {
 			server min protocol = SMB2_02
 			server max protocol = SMB3_11
 			passdb backend = tdbsam
-			private dir = $tmp/private
-			lock directory = $tmp/lock
-			state directory = $tmp/state
-			cache directory = $tmp/cache
-			pid directory = $tmp/pid
-			ncalrpc dir = $tmp/ncalrpc
-			log file = $tmp/log.smbd
-			max log size = 0
+		$dirs
 			log level = ${SMBD_LOG_LEVEL:-1}
 			smb ports = 445
 			interfaces = lo
@@ -127,54 +130,7 @@ smbd_lib_init() {
 		{ cat "$tmp/pdbedit.log" >&2; fail "pdbedit -a $user failed"; }
 }
 
-smbd_start() {
-	# A simple command (not the inns function), so that $! is smbd itself
-	# (ip netns exec and setsid exec it).  setsid: its own session and
-	# process group, because smbd's parent signals its whole process group
-	# when it exits (with --no-process-group that would be ours).
-	local -a cmd=(setsid "$SAMBA_BIN/smbd" -s "$tmp/smb.conf" --foreground --no-process-group)
-	[ -z "$ns" ] || cmd=(ip netns exec "$ns" "${cmd[@]}")
-	"${cmd[@]}" >>"$tmp/smbd.stdout" 2>&1 &
-	smbd_pid=$!
-	for _ in $(seq 1 100); do
-		inns ss -ltn 2>/dev/null | grep -q '127.0.0.1:445 ' && break
-		kill -0 "$smbd_pid" 2>/dev/null || { cat "$tmp/smbd.stdout" >&2; fail "smbd exited at startup"; }
-		sleep 0.2
-	done
-	inns ss -ltn | grep -q '127.0.0.1:445 ' || fail "smbd does not listen on 127.0.0.1:445 after 20 s"
-}
-
 smbd_client_pids() {
 	inns ss -tnpH state established '( sport = :445 )' 2>/dev/null |
 		grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u
-}
-
-smbd_stop() {
-	local sig=TERM p
-	[ "${1:-}" = KILL ] && sig=KILL
-	[ -n "$smbd_pid" ] || return 0
-	local kids
-	kids=$(pgrep -P "$smbd_pid" 2>/dev/null || true)
-	if kill -0 "$smbd_pid" 2>/dev/null; then
-		kill "-$sig" "$smbd_pid" 2>/dev/null || true
-		local n=0
-		while [ "$n" -lt 10 ] && kill -0 "$smbd_pid" 2>/dev/null; do
-			sleep 0.3
-			n=$((n + 1))
-		done
-		kill -KILL "$smbd_pid" 2>/dev/null || true
-	fi
-	wait "$smbd_pid" 2>/dev/null || true
-	# children left behind (a KILL of the parent does not reach them)
-	# and helpers smbd started on demand (samba-dcerpcd, rpcd_*): they run
-	# in sessions of their own; ours name our private smb.conf
-	for p in $kids $(smbd_client_pids) $(pgrep -f -- "--configfile=$tmp/smb.conf" || true); do
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	smbd_pid=
-}
-
-smbclient() {
-	inns "$SAMBA_BIN/smbclient" "//127.0.0.1/share" -s "$tmp/smb.conf" \
-		-U "$user%$pass" -m SMB3 "$@"
 }
