@@ -124,8 +124,14 @@ static bool persistent_other_opens_fn(struct share_mode_entry *e,
 {
 	struct persistent_other_opens_state *state = private_data;
 
-	if (e->share_file_id == state->persistent_id) {
-		/* the expired open's own entry, left by a clean disconnect */
+	if (e->share_file_id == state->persistent_id ||
+	    e->open_persistent_id == state->persistent_id)
+	{
+		/*
+		 * The expired open's own entry: left by a clean disconnect,
+		 * or by its smbd that died (kept by smbd while the global
+		 * open record, removed after this, holds it: patch 0016).
+		 */
 		return false;
 	}
 	if (server_id_is_disconnected(&e->pid) || !share_entry_stale_pid(e)) {
