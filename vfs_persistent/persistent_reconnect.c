@@ -480,6 +480,7 @@ NTSTATUS persistent_durable_reconnect(struct vfs_handle_struct *handle,
 	uint64_t disconnect_time_us;
 	uint32_t create_options;
 	bool delete_on_close;
+	bool default_reconnect;
 	struct smb2_lease req_lease = {};
 	bool req_has_lease = false;
 	size_t i;
@@ -600,7 +601,17 @@ NTSTATUS persistent_durable_reconnect(struct vfs_handle_struct *handle,
 	 * open is re-created from the store.
 	 */
 	status = NT_STATUS_OBJECT_NAME_NOT_FOUND;
-	if (inner.length > 0) {
+	/*
+	 * With "posix locking = yes" smbd's default reconnect refuses an open
+	 * that holds byte-range locks (its cookie check), and only after it
+	 * has moved the open's disconnected locks to this process and an fsp
+	 * it then frees: the re-creation could not take them back.  Such an
+	 * open is re-created from the store at once.
+	 */
+	default_reconnect = inner.length > 0 &&
+			    !(view.num_locks > 0 &&
+			      lp_posix_locking(handle->conn->params));
+	if (default_reconnect) {
 		status = SMB_VFS_NEXT_DURABLE_RECONNECT(handle, smb1req, op,
 							inner, talloc_tos(),
 							fsp, &new_inner);
