@@ -28,6 +28,8 @@ TEST_USER=catest
 TEST_PASS=CA-test-pw1
 TEST_UID=20001
 SHARE=share
+# the continuously available share: the same settings plus the module
+CA_SHARE=ca
 OWNER_MARK="samba-ca-cluster"
 
 STATE=$RUN/state
@@ -377,6 +379,16 @@ EOF
 	kernel oplocks = no
 	kernel share modes = no
 	posix locking = no
+
+[$CA_SHARE]
+	path = $SHARED/$CA_SHARE
+	read only = no
+	# [$SHARE] plus persistent handles (vfs_persistent); its own directory,
+	# so that [$SHARE] stays the stock control
+	vfs objects = persistent streams_xattr
+	kernel oplocks = no
+	kernel share modes = no
+	posix locking = no
 EOF
 }
 
@@ -606,8 +618,8 @@ cmd_up() {
 
 	case $RUN in /*) ;; *) die "SAMBA_CA_RUN must be an absolute path" ;; esac
 	rm -rf "${RUN:?}/node"* "$SHARED" "$CLIENT_DIR" "$STATE"
-	mkdir -p "$STATE" "$SHARED/$SHARE" "$MNTNS"
-	chown "$TEST_UID:$TEST_UID" "$SHARED/$SHARE"
+	mkdir -p "$STATE" "$SHARED/$SHARE" "$SHARED/$CA_SHARE" "$MNTNS"
+	chown "$TEST_UID:$TEST_UID" "$SHARED/$SHARE" "$SHARED/$CA_SHARE"
 	echo "$nodes" >"$STATE/nodes"
 	cp "$BUILD_ENV" "$STATE/samba.env"
 	: >"$STATE/netns"
@@ -666,6 +678,8 @@ SAMBA_CA_NODES='$(nodes_count)'
 SAMBA_CA_PUBLIC_IPS='${PUBLIC_IPS[*]}'
 SAMBA_CA_SHARE='$SHARE'
 SAMBA_CA_SHARE_DIR='$SHARED/$SHARE'
+SAMBA_CA_CA_SHARE='$CA_SHARE'
+SAMBA_CA_CA_SHARE_DIR='$SHARED/$CA_SHARE'
 SAMBA_CA_USER='$TEST_USER'
 SAMBA_CA_PASSWORD='$TEST_PASS'
 SAMBA_CA_CLIENT_CONF='$CLIENT_DIR/smb.conf'
