@@ -244,6 +244,7 @@ pcore_status pcore_store_attach_journal(pcore_store* store,
   }
   if (s.ok()) {
     journaled->set_privileged(store->callbacks.PrivilegedFn());
+    journaled->set_log(store->callbacks.LogFn());
     s = journaled->Open(journal_path, boot_id, report);
   }
   if (s.ok()) {
@@ -252,6 +253,20 @@ pcore_status pcore_store_attach_journal(pcore_store* store,
     snprintf(report->problem, sizeof(report->problem), "%s",
              s.ToString().c_str());
   }
+  return s.code();
+}
+
+pcore_status pcore_store_traverse(pcore_store* store, pcore_traverse_fn fn,
+                                  void* traverse_data) {
+  if (store == nullptr || fn == nullptr) {
+    return PCORE_INVALID_PARAMETER;
+  }
+  Status s = store->top()->Traverse(
+      [&](const std::string& key, const std::string& value) {
+        return fn(reinterpret_cast<const uint8_t*>(key.data()), key.size(),
+                  reinterpret_cast<const uint8_t*>(value.data()),
+                  value.size(), traverse_data) == 0;
+      });
   return s.code();
 }
 

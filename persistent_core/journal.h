@@ -81,6 +81,10 @@ class Journal {
   // without fallocate gives no reserve and no refusal.
   Status EnsureReserve();
 
+  // Follows a rewrite by another process (reopens the path when it names
+  // another file now) and learns the file's size.
+  Status Refresh() { return FollowRename(); }
+
   bool NeedsCompaction() const;
   // Rewrites the file from its own contents unless another process holds
   // the lock (then it is skipped: *done false).  Appends must be held off

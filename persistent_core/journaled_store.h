@@ -1,12 +1,18 @@
 // A Store made durable by a journal (journal.h): JournaledStore wraps any
 // other Store, the inner store, that it keeps as a lookup copy.
 //
-// Every update is checked against the inner store's expectations, then
-// appended to the journal (synced when asked) from inside the inner
-// store's ApplyWith, before the inner store makes it visible: the journal
-// holds every update in the order the inner store commits them, and
-// nothing is acknowledged that is not in the journal.  The inner store is
-// never asked to sync.
+// The store's exclusion is the lock of its lookup stamp (lookup_stamp.h),
+// a small file beside the journal: readers share it, writers hold it
+// alone, across processes.  Every update is checked against the inner
+// store's expectations, then appended to the journal (synced when asked)
+// from inside the inner store's ApplyWith, before the inner store makes it
+// visible: the journal holds every update in the order the inner store
+// takes them, and nothing is acknowledged that is not in the journal.  The
+// inner store is never asked to sync, and need not be transactional: the
+// stamp is marked dirty before the append and clean after the inner store
+// took the update, and whoever takes the lock and finds it dirty, or finds
+// the inner store's generation (kGenerationKey) apart from the stamp's,
+// rebuilds the inner store from the journal and logs why.
 //
 // Open() decides, under the journal's lock, what the inner store is worth
 // (see pcore_store_attach_journal() for CREATED, TRUSTED and REBUILT): a
@@ -16,9 +22,10 @@
 // record: Traverse does not show it.
 //
 // What an inner store must give (docs/persistent-store.md): ApplyWith
-// whose before_commit runs with every other writer excluded, across
-// processes; Replace; Exclusive.  Whether it is transactional or durable
-// on its own does not matter here.
+// that runs before_commit after the expectations held and before any op
+// is visible; Replace; Clear.  Whether it is transactional, locked or
+// durable on its own does not matter here: every call comes with the
+// stamp's lock held.
 #ifndef SAMBA_CA_PERSISTENT_JOURNALED_STORE_H
 #define SAMBA_CA_PERSISTENT_JOURNALED_STORE_H
 
@@ -28,6 +35,7 @@
 #include <string>
 
 #include "journal.h"
+#include "lookup_stamp.h"
 #include "persistent_core.h"
 #include "status.h"
 #include "store.h"
@@ -46,6 +54,9 @@ class JournaledStore : public Store {
   // Wraps the journal's steps that open or create files (Journal::
   // set_privileged).  Before Open.
   void set_privileged(std::function<void(bool)> enter);
+  // Where a rebuild of the inner store found after Open (an update cut
+  // short by a crash) is reported.  Before Open.
+  void set_log(std::function<void(const std::string&)> log);
 
   // Opens the journal at path; on success the store is usable, and every
   // call of the inner store that Open made came with the journal locked
@@ -65,15 +76,38 @@ class JournaledStore : public Store {
 
   // The inner store's key holding the boot id it last matched in.
   static const char kIndexBootKey[];
+  // The inner store's key holding the generation of its last complete
+  // update (u64, little endian).
+  static const char kGenerationKey[];
+  // The stamp beside the journal at journal_path.
+  static std::string StampPath(const std::string& journal_path);
+
+  // How many times this process rebuilt the inner store after Open.
+  uint64_t recoveries() const { return recoveries_; }
 
  private:
-  Status Rebuild(const uint8_t boot_id[16], pcore_journal_report* report);
-  void Compensate(const WriteBatch& batch);
+  enum class RebuildKind { kReplace, kClear };
+  Status Rebuild(const uint8_t boot_id[16], RebuildKind kind,
+                 pcore_journal_report* report);
+  // With the stamp held exclusively: "" when the inner store agrees with
+  // the stamp, else why not.
+  std::string LookupProblem();
+  // With the stamp held exclusively: rebuilds the inner store from the
+  // journal when LookupProblem() names one.
+  Status RecoverIfNeeded();
+  Status Refill(const KeyValueMap& state, RebuildKind kind);
+  // Reads under the stamp's shared lock, recovering first if need be.
+  Status Read(const std::function<Status()>& read);
+  void Compensate(const WriteBatch& undo);
   void MaybeCompact();
+  void Log(const std::string& message);
 
   Store* inner_;
   std::function<void(bool)> privileged_;
+  std::function<void(const std::string&)> log_;
   std::unique_ptr<Journal> journal_;  // set once Open succeeded
+  std::unique_ptr<LookupStamp> stamp_;
+  uint64_t recoveries_ = 0;
 };
 
 }  // namespace persistent

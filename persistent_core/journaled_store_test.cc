@@ -17,6 +17,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 #include "journal_test_util.h"
 // After the C++ headers: cmocka defines fail() as a macro.
 // cmocka 1.1 declares its functions without extern "C".
@@ -105,11 +106,28 @@ class InnerSpy : public Store {
   InMemoryStore* mem_;
 };
 
-// The inner store's records, without the wrapper's boot mark.
+// The inner store's records, without the wrapper's boot mark and
+// generation.
 KeyValueMap Records(const InMemoryStore& mem) {
   KeyValueMap m = mem.contents();
   m.erase(JournaledStore::kIndexBootKey);
+  m.erase(JournaledStore::kGenerationKey);
   return m;
+}
+
+bool IsMeta(const std::string& key) {
+  return key == JournaledStore::kIndexBootKey ||
+         key == JournaledStore::kGenerationKey;
+}
+
+// The batch's first op that is not the wrapper's own.
+std::string FirstKey(const WriteBatch& batch) {
+  for (const auto& op : batch.ops()) {
+    if (!IsMeta(op.key)) {
+      return op.key;
+    }
+  }
+  return std::string();
 }
 
 Status Open(JournaledStore* store, const std::string& path,
@@ -176,7 +194,7 @@ void test_journal_before_inner(void** state) {
   assert_true(Open(&store, path, kBootA, &r).ok());
   int seen = 0;
   spy.at_commit = [&](const WriteBatch& batch) {
-    if (batch.ops().empty()) {
+    if (FirstKey(batch).empty()) {
       return;
     }
     seen++;
@@ -184,6 +202,9 @@ void test_journal_before_inner(void** state) {
     KeyValueMap journaled = FoldFile(path, &stats);
     std::string v;
     for (const auto& op : batch.ops()) {
+      if (IsMeta(op.key)) {
+        continue;
+      }
       bool put = op.type == WriteBatch::OpType::kPut;
       assert_int_equal(journaled.count(op.key), put ? 1 : 0);
       if (put) {
@@ -252,10 +273,11 @@ void test_refused_updates_leave_journal_agreeing(void** state) {
   assert_int_equal(journaled.count("PH/open/3"), 0);
 }
 
-// The process dies after the synced append, before the inner store's
-// commit: nobody was told, the inner store lacks the update, and the next
-// rebuild replays it.  A delete that reached the journal so is not undone
-// by the rebuild either.
+// The process dies after the synced append, before the inner store took
+// the update: nobody was told, the inner store lacks the update, and the
+// stamp it left dirty makes the next opener of the same boot rebuild the
+// inner store from the journal (stale), with the reason in the report.  A
+// delete that reached the journal so is not undone by the rebuild either.
 void test_crash_between_append_and_commit(void** state) {
   (void)state;
   TempDir dir;
@@ -278,8 +300,11 @@ void test_crash_between_append_and_commit(void** state) {
       pid_t pid = fork();
       assert_true(pid != -1);
       if (pid == 0) {
+        // The batch as the inner store gets it: the caller's ops and the
+        // wrapper's generation (not a rebuild's batch).
         spy.at_commit = [&](const WriteBatch& b) {
-          if (&b == crash_at) {
+          if (FirstKey(b) == FirstKey(*crash_at) &&
+              b.ops().size() == crash_at->ops().size() + 1) {
             _exit(0);
           }
         };
@@ -295,9 +320,17 @@ void test_crash_between_append_and_commit(void** state) {
   std::string v;
   assert_int_equal(mem.Get("PH/open/new", &v).code(), PCORE_NOT_FOUND);
   assert_true(mem.Get("PH/open/gone", &v).ok());
+  KeyValueMap expect = {{"PH/open/kept", "v"}, {"PH/open/new", "granted"}};
   {
-    // A restart in the same boot trusts the inner store as it is: the
-    // journal's extra updates were never acknowledged, either is allowed.
+    // A restart in the same boot: the stamp is dirty, the inner store is
+    // rebuilt in place.
+    JournaledStore store(&spy);
+    assert_true(Open(&store, path, kBootA, &r).ok());
+    assert_int_equal(r.action, PCORE_JOURNAL_REBUILT);
+    assert_true(strstr(r.reason, "cut short") != nullptr);
+    assert_true(Records(mem) == expect);
+  }
+  {
     JournaledStore store(&spy);
     assert_true(Open(&store, path, kBootA, &r).ok());
     assert_int_equal(r.action, PCORE_JOURNAL_TRUSTED);
@@ -305,9 +338,118 @@ void test_crash_between_append_and_commit(void** state) {
   JournaledStore store(&spy);
   assert_true(Open(&store, path, kBootB, &r).ok());
   assert_int_equal(r.action, PCORE_JOURNAL_REBUILT);
+  assert_true(strstr(r.reason, "another boot") != nullptr);
   assert_int_equal(r.skipped_bytes, 0);
-  KeyValueMap expect = {{"PH/open/kept", "v"}, {"PH/open/new", "granted"}};
   assert_true(Records(mem) == expect);
+}
+
+// Bad input: a lookup copy that disagrees with the journal in the same
+// boot.  Stale (an older copy of the file: its generation is behind the
+// stamp's), missing (emptied), or torn while other processes run (an
+// update cut short, found by the next reader of a store opened before):
+// each is detected, rebuilt from the journal and reported; no open is
+// lost and none whose close was synced comes back.
+void test_lookup_copy_disagrees(void** state) {
+  (void)state;
+  TempDir dir;
+  std::string path = dir.File("j");
+  InMemoryStore mem;
+  InnerSpy spy(&mem);
+  pcore_journal_report r;
+  KeyValueMap old_copy;
+  {
+    JournaledStore store(&spy);
+    assert_true(Open(&store, path, kBootA, &r).ok());
+    assert_true(store.Put("PH/open/closed", "granted", true).ok());
+    assert_true(store.Put("PH/open/kept", "granted", true).ok());
+    old_copy = mem.contents();
+    assert_true(store.Delete("PH/open/closed", true).ok());
+    assert_true(store.Put("PH/open/later", "granted", true).ok());
+  }
+  KeyValueMap expect = {{"PH/open/kept", "granted"},
+                        {"PH/open/later", "granted"}};
+
+  // Stale: the older copy is put back.
+  InMemoryStore stale;
+  for (const auto& kv : old_copy) {
+    stale.PutRaw(kv.first, kv.second);
+  }
+  {
+    JournaledStore store(&stale);
+    assert_true(Open(&store, path, kBootA, &r).ok());
+    assert_int_equal(r.action, PCORE_JOURNAL_REBUILT);
+    assert_true(strstr(r.reason, "stale") != nullptr);
+    assert_true(Records(stale) == expect);
+  }
+
+  // Missing: an empty lookup copy.
+  InMemoryStore missing;
+  {
+    JournaledStore store(&missing);
+    assert_true(Open(&store, path, kBootA, &r).ok());
+    assert_int_equal(r.action, PCORE_JOURNAL_REBUILT);
+    assert_true(strstr(r.reason, "missing") != nullptr);
+    assert_true(Records(missing) == expect);
+  }
+
+  // A damaged stamp vouches for nothing.
+  {
+    std::string bytes = ReadFile(JournaledStore::StampPath(path));
+    bytes[20] ^= 0x40;
+    WriteFile(JournaledStore::StampPath(path), bytes);
+    JournaledStore store(&missing);
+    assert_true(Open(&store, path, kBootA, &r).ok());
+    assert_int_equal(r.action, PCORE_JOURNAL_REBUILT);
+    assert_true(strstr(r.reason, "damaged") != nullptr);
+    assert_true(Records(missing) == expect);
+  }
+
+  // Torn while this process has the store open: another process dies in
+  // the middle of an update (here: after the append, with one key of two
+  // applied); this process's next read rebuilds and logs it.
+  InMemoryStore shared;
+  InnerSpy shared_spy(&shared);
+  JournaledStore reader(&shared_spy);
+  std::vector<std::string> logged;
+  reader.set_log([&](const std::string& m) { logged.push_back(m); });
+  assert_true(Open(&reader, path, kBootA, &r).ok());
+  assert_int_equal(r.action, PCORE_JOURNAL_REBUILT);
+  pid_t pid = fork();
+  assert_true(pid != -1);
+  if (pid == 0) {
+    JournaledStore writer(&shared_spy);
+    pcore_journal_report wr;
+    if (!Open(&writer, path, kBootA, &wr).ok() ||
+        wr.action != PCORE_JOURNAL_TRUSTED) {
+      _exit(2);
+    }
+    shared_spy.at_commit = [&](const WriteBatch& b) {
+      if (FirstKey(b) == "PH/open/torn") {
+        _exit(0);
+      }
+    };
+    WriteBatch b;
+    b.Put("PH/open/torn", "granted");
+    b.Delete("PH/open/kept");
+    writer.Apply(b, true);
+    _exit(1);
+  }
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  // What the dead writer left in this process's copy: half its batch.
+  shared.PutRaw("PH/open/torn", "granted");
+  std::string v;
+  assert_true(reader.Get("PH/open/kept", &v).code() == PCORE_NOT_FOUND);
+  assert_int_equal(reader.recoveries(), 1);
+  assert_int_equal(logged.size(), 1);
+  assert_true(logged[0].find("cut short") != std::string::npos);
+  KeyValueMap after = {{"PH/open/later", "granted"},
+                       {"PH/open/torn", "granted"}};
+  assert_true(Records(shared) == after);
+  // Agreed again: no more rebuilds.
+  assert_true(reader.Put("PH/open/next", "granted", true).ok());
+  assert_int_equal(reader.recoveries(), 1);
 }
 
 // A torn last entry (a power loss in the middle of an append that was
@@ -404,6 +546,7 @@ int main(void) {
       cmocka_unit_test(test_journal_before_inner),
       cmocka_unit_test(test_refused_updates_leave_journal_agreeing),
       cmocka_unit_test(test_crash_between_append_and_commit),
+      cmocka_unit_test(test_lookup_copy_disagrees),
       cmocka_unit_test(test_torn_tail_resurrects_nothing),
       cmocka_unit_test(test_compaction_through_wrapper),
       cmocka_unit_test(test_not_open),

@@ -233,6 +233,18 @@ struct pcore_store_ops {
 	 * process acts as a connected user: the glue becomes root.
 	 */
 	void (*privileged)(void *private_data, int enter);
+	/*
+	 * Optional.  Empty the store in place: the file stays the one other
+	 * processes have open.  Used when a journaled store is rebuilt while
+	 * other processes use it (an update was cut short by a crash).
+	 * NULL: every key is deleted in one transaction.
+	 */
+	pcore_status (*clear)(void *private_data);
+	/*
+	 * Optional.  Where the core reports what no caller asked for: the
+	 * rebuild of a journaled store's lookup copy found after attaching.
+	 */
+	void (*log)(void *private_data, const char *message);
 };
 
 struct pcore_store;
@@ -276,6 +288,7 @@ struct pcore_journal_report {
 	uint64_t skipped_bytes; /* bytes of bad or torn entries passed over */
 	uint64_t keys;          /* keys in the store afterwards */
 	char problem[256];
+	char reason[256];       /* REBUILT: why the store was not trusted */
 };
 
 pcore_status pcore_store_attach_journal(struct pcore_store *store,
@@ -284,6 +297,13 @@ pcore_status pcore_store_attach_journal(struct pcore_store *store,
 					struct pcore_journal_report *report);
 
 /* The table uses the store, which must outlive it. */
+/*
+ * Every key and value of the store (through its journal, when attached:
+ * under the journal's lock).  fn returns nonzero to stop.
+ */
+pcore_status pcore_store_traverse(struct pcore_store *store,
+				  pcore_traverse_fn fn, void *traverse_data);
+
 pcore_status pcore_table_new(struct pcore_store *store,
 			     struct pcore_table **table_out);
 void pcore_table_free(struct pcore_table *table);

@@ -10,7 +10,7 @@ mkdir -p "$out"
 flags="-std=c++17 -fno-exceptions -fno-rtti -fPIC -Wall -Wextra -Werror -g -O1"
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 srcs="version.cc status.cc coding.cc crc32c.cc persistent_record.cc store.cc journal.cc
-journaled_store.cc handle_table.cc cookie.cc conflict.cc c_api.cc"
+lookup_stamp.cc journaled_store.cc handle_table.cc cookie.cc conflict.cc c_api.cc"
 cd "$core"
 # shellcheck disable=SC2086
 g++ $flags $san -o "$out/record_test" persistent_record_test.cc $srcs -lcmocka

@@ -62,6 +62,18 @@ Status Store::Replace(const KeyValueMap& state) {
   return Apply(batch, true);
 }
 
+Status Store::Clear() {
+  WriteBatch batch;
+  Status s = Traverse([&](const std::string& k, const std::string&) {
+    batch.Delete(k);
+    return true;
+  });
+  if (!s.ok()) {
+    return s;
+  }
+  return Apply(batch, false);
+}
+
 Status Store::Exclusive(const BeforeCommit& fn) {
   return ApplyWith(WriteBatch(), false, fn);
 }
@@ -165,9 +177,10 @@ Status CallbackStore::Get(const std::string& key, std::string* value) {
   return FromCallback(st, "fetch");
 }
 
-// Inside a transaction: checks the expectations, applies the ops.  On
-// failure the transaction is cancelled.
-Status CallbackStore::ApplyOps(const WriteBatch& batch) {
+// Inside a transaction: checks the expectations, runs before_commit,
+// applies the ops.  On failure the transaction is cancelled.
+Status CallbackStore::ApplyOps(const WriteBatch& batch,
+                               const BeforeCommit& before_commit) {
   Status s;
   for (const auto& e : batch.expectations()) {
     std::string current;
@@ -180,6 +193,13 @@ Status CallbackStore::ApplyOps(const WriteBatch& batch) {
     if (present != e.present || (present && current != e.value)) {
       ops_.transaction_cancel(ops_.private_data);
       return Status(PCORE_STORE_CONFLICT, "record changed underneath");
+    }
+  }
+  if (before_commit) {
+    s = before_commit();
+    if (!s.ok()) {
+      ops_.transaction_cancel(ops_.private_data);
+      return s;
     }
   }
   for (const auto& op : batch.ops()) {
@@ -209,16 +229,9 @@ Status CallbackStore::ApplyWith(const WriteBatch& batch, bool sync,
   if (!s.ok()) {
     return s;
   }
-  s = ApplyOps(batch);
+  s = ApplyOps(batch, before_commit);
   if (!s.ok()) {
     return s;
-  }
-  if (before_commit) {
-    s = before_commit();
-    if (!s.ok()) {
-      ops_.transaction_cancel(ops_.private_data);
-      return s;
-    }
   }
   return FromCallback(ops_.transaction_commit(ops_.private_data, sync ? 1 : 0),
                       "transaction commit");
@@ -233,6 +246,23 @@ Status CallbackStore::Exclusive(const BeforeCommit& fn) {
   s = fn();
   ops_.transaction_cancel(ops_.private_data);
   return s;
+}
+
+Status CallbackStore::Clear() {
+  if (ops_.clear == nullptr) {
+    return Store::Clear();
+  }
+  return FromCallback(ops_.clear(ops_.private_data), "clear");
+}
+
+std::function<void(const std::string&)> CallbackStore::LogFn() const {
+  if (ops_.log == nullptr) {
+    return std::function<void(const std::string&)>();
+  }
+  pcore_store_ops ops = ops_;
+  return [ops](const std::string& message) {
+    ops.log(ops.private_data, message.c_str());
+  };
 }
 
 std::function<void(bool)> CallbackStore::PrivilegedFn() const {

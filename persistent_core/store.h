@@ -98,6 +98,11 @@ class Store {
   // every other key and puts state's.
   virtual Status Replace(const KeyValueMap& state);
 
+  // Deletes every key, in place: unlike Replace, the store's file stays
+  // the one other processes have open (a rebuild while they run).  By
+  // default, one batch that deletes every key.
+  virtual Status Clear();
+
   // Runs fn inside the store's exclusion, as ApplyWith runs before_commit,
   // with nothing to write: for work that needs the store quiet (a journal
   // compaction, a compensating journal entry).  fn's status is returned.
@@ -134,7 +139,9 @@ class InMemoryStore : public Store {
 
 // The store the glue implements with struct pcore_store_ops: every update
 // is one transaction of the glue's (transaction_start .. commit), in which
-// a BeforeCommit runs after the ops are staged and before the commit.
+// a BeforeCommit runs after the expectations held and before the ops are
+// staged (so that a glue whose transactions are only an exclusion, or
+// nothing, never shows an op whose BeforeCommit failed).
 class CallbackStore : public Store {
  public:
   explicit CallbackStore(const pcore_store_ops& ops);
@@ -150,12 +157,16 @@ class CallbackStore : public Store {
   Status Replace(const KeyValueMap& state) override;
   // A transaction that writes nothing and is cancelled.
   Status Exclusive(const BeforeCommit& fn) override;
+  // With the glue's clear (when offered), else Store::Clear.
+  Status Clear() override;
 
   // The glue's privileged callback, as a function (empty when not offered).
   std::function<void(bool)> PrivilegedFn() const;
+  // The glue's log callback, as a function (empty when not offered).
+  std::function<void(const std::string&)> LogFn() const;
 
  private:
-  Status ApplyOps(const WriteBatch& batch);
+  Status ApplyOps(const WriteBatch& batch, const BeforeCommit& before_commit);
 
   pcore_store_ops ops_;
 };

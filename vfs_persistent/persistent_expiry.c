@@ -92,22 +92,25 @@ struct persistent_collect_state {
 	size_t num_ids;
 };
 
-static int persistent_collect_fn(struct db_record *rec, void *private_data)
+static int persistent_collect_fn(const uint8_t *key,
+				 size_t key_len,
+				 const uint8_t *value,
+				 size_t value_len,
+				 void *private_data)
 {
 	struct persistent_collect_state *state = private_data;
-	TDB_DATA key = dbwrap_record_get_key(rec);
 	const size_t prefix_len = strlen(PERSISTENT_RECORD_PREFIX);
 	char hex[17];
 	uint64_t *ids = NULL;
 	char *end = NULL;
 	uint64_t id;
 
-	if (key.dsize != prefix_len + 16 ||
-	    memcmp(key.dptr, PERSISTENT_RECORD_PREFIX, prefix_len) != 0)
+	if (key_len != prefix_len + 16 ||
+	    memcmp(key, PERSISTENT_RECORD_PREFIX, prefix_len) != 0)
 	{
 		return 0;
 	}
-	memcpy(hex, key.dptr + prefix_len, 16);
+	memcpy(hex, key + prefix_len, 16);
 	hex[16] = '\0';
 	id = strtoull(hex, &end, 16);
 	if (end != hex + 16) {
@@ -262,15 +265,15 @@ void persistent_scan(struct persistent_db *pdb,
 		.mem_ctx = talloc_tos(),
 	};
 	uint64_t now_us = persistent_now_us();
-	NTSTATUS status;
+	pcore_status st;
 	size_t i;
 
-	status = dbwrap_traverse_read(pdb->db, persistent_collect_fn, &state,
-				      NULL);
-	if (!NT_STATUS_IS_OK(status)) {
+	/* Through the core: a journaled store is read under its lock. */
+	st = pcore_store_traverse(pdb->store, persistent_collect_fn, &state);
+	if (st != PCORE_OK) {
 		DBG_WARNING("traverse of %s failed: %s\n",
 			    pdb->path,
-			    nt_errstr(status));
+			    pcore_status_string(st));
 		TALLOC_FREE(state.ids);
 		return;
 	}

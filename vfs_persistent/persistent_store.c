@@ -57,15 +57,21 @@ static struct db_context *persistent_db_open_tdb(struct persistent_db *pdb)
 	 * Not TDB_CLEAR_IF_FIRST: the records must survive the last smbd
 	 * closing the file, a crash and a restart.  Only transactions,
 	 * parse and traverse are used, no record lock is ever held, so
-	 * there is no lock order to take part in.  With the journal, the
-	 * journal's synced append makes an update durable and the TDB is
-	 * an index rebuilt from it after a reboot: TDB_NOSYNC.  Its
-	 * transactions still protect it against a crash of an smbd.
+	 * there is no lock order to take part in.
+	 *
+	 * With the journal, the journal's synced append makes an update
+	 * durable and the TDB is a lookup copy: TDB_NOSYNC, and neither
+	 * transactions nor TDB locks (TDB_NOLOCK).  The core calls every
+	 * callback with the lock of the journal's stamp held (shared for
+	 * reads, alone for writes, across processes), and rebuilds the TDB
+	 * from the journal when an update was cut short by a crash or after
+	 * a reboot (journaled_store.h).
 	 */
 	return db_open(pdb,
 		       pdb->path,
 		       0,
-		       pdb->journal_path != NULL ? TDB_NOSYNC : TDB_DEFAULT,
+		       pdb->journal_path != NULL ? TDB_NOSYNC | TDB_NOLOCK
+						 : TDB_DEFAULT,
 		       O_RDWR | O_CREAT,
 		       0600,
 		       DBWRAP_LOCK_ORDER_NONE,
@@ -208,6 +214,13 @@ static pcore_status persistent_db_traverse(void *private_data,
 	return persistent_db_ntstatus_status(status);
 }
 
+/*
+ * With the journal an update is the core's: its stamp lock is the
+ * exclusion and its journal the atomicity (an update cut short is
+ * replayed from the journal), so the TDB is written without a
+ * transaction, which would remap the file and take several fcntl locks
+ * per update.
+ */
 static pcore_status persistent_db_transaction_start(void *private_data)
 {
 	struct persistent_db *pdb = private_data;
@@ -215,6 +228,9 @@ static pcore_status persistent_db_transaction_start(void *private_data)
 
 	if (!persistent_db_ensure_open(pdb)) {
 		return PCORE_STORE_IO_ERROR;
+	}
+	if (pdb->journal_path != NULL) {
+		return PCORE_OK;
 	}
 	ret = dbwrap_transaction_start(pdb->db);
 	if (ret != 0) {
@@ -240,6 +256,9 @@ static pcore_status persistent_db_transaction_commit(void *private_data,
 	struct persistent_db *pdb = private_data;
 	int ret;
 
+	if (pdb->journal_path != NULL) {
+		return PCORE_OK;
+	}
 	ret = dbwrap_transaction_commit(pdb->db);
 	if (ret != 0) {
 		int err = errno;
@@ -257,6 +276,9 @@ static pcore_status persistent_db_transaction_cancel(void *private_data)
 	struct persistent_db *pdb = private_data;
 	int ret;
 
+	if (pdb->journal_path != NULL) {
+		return PCORE_OK;
+	}
 	ret = dbwrap_transaction_cancel(pdb->db);
 	if (ret != 0) {
 		return PCORE_STORE_IO_ERROR;
@@ -291,6 +313,33 @@ static pcore_status persistent_db_wipe(void *private_data)
 		return pcore_status_from_errno(err);
 	}
 	return PCORE_OK;
+}
+
+/*
+ * Empties the TDB in place, for a rebuild while other smbds have it open
+ * (with the stamp's lock held alone): they keep using the same file.
+ */
+static pcore_status persistent_db_clear(void *private_data)
+{
+	struct persistent_db *pdb = private_data;
+	int ret;
+
+	if (!persistent_db_ensure_open(pdb)) {
+		return PCORE_STORE_IO_ERROR;
+	}
+	ret = dbwrap_wipe(pdb->db);
+	if (ret != 0) {
+		DBG_ERR("cannot empty %s to rebuild it\n", pdb->path);
+		return PCORE_STORE_IO_ERROR;
+	}
+	return PCORE_OK;
+}
+
+static void persistent_db_log(void *private_data, const char *message)
+{
+	struct persistent_db *pdb = private_data;
+
+	DBG_ERR("%s: %s\n", pdb->path, message);
 }
 
 static void persistent_db_privileged(void *private_data, int enter)
@@ -339,11 +388,11 @@ static bool persistent_db_attach_journal(struct persistent_db *pdb,
 			   pdb->path);
 		break;
 	case PCORE_JOURNAL_REBUILT:
-		DBG_WARNING("%s rebuilt from its journal %s (written "
-			    "during another boot, or unreadable): %" PRIu64
+		DBG_WARNING("%s rebuilt from its journal %s (%s): %" PRIu64
 			    " entries replayed, %" PRIu64 " keys\n",
 			    pdb->path,
 			    pdb->journal_path,
+			    report.reason,
 			    report.entries,
 			    report.keys);
 		break;
@@ -456,6 +505,10 @@ struct persistent_db *persistent_db_get(const char *path)
 		.wipe = persistent_db_wipe,
 		.privileged = persistent_db_privileged,
 	};
+	if (pdb->journal_path != NULL) {
+		ops.clear = persistent_db_clear;
+		ops.log = persistent_db_log;
+	}
 
 	st = pcore_store_new(&ops, &pdb->store);
 	if (st != PCORE_OK) {
