@@ -414,7 +414,8 @@ void test_attach_created_trusted_rebuilt(void** state) {
     assert_int_equal(ms.wipes, 1);
     assert_int_equal(r.keys, 1);
     assert_int_equal(r.skipped_bytes, 0);
-    assert_int_equal(ms.data.size(), 2);  // the record and the boot key
+    // the record, the boot key and the generation
+    assert_int_equal(ms.data.size(), 3);
     assert_true(ms.data["PH/open/new"] == "granted");
     assert_int_equal(ms.data.count(JournaledStore::kIndexBootKey), 1);
   }

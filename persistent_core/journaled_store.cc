@@ -359,11 +359,16 @@ Status JournaledStore::Open(const std::string& path, const uint8_t boot_id[16],
   } else if (!matched) {
     // Another boot (unsynced writes of the inner store may be lost or
     // torn, its structure too), or unreadable: thrown away and rebuilt.
-    snprintf(report->reason, sizeof(report->reason), "%s",
-             g.ok() ? "written during another boot"
-             : g.code() == PCORE_NOT_FOUND
-                 ? "missing: no boot mark (a new or emptied file)"
-                 : ("unreadable: " + g.ToString()).c_str());
+    std::string why = g.ok() ? "written during another boot"
+                      : g.code() == PCORE_NOT_FOUND
+                          ? "missing: no boot mark (a new or emptied file)"
+                          : "unreadable: " + g.ToString();
+    if (!stamp_->valid()) {
+      why += "; stamp " + stamp_->path() + " missing or damaged";
+    } else if (stamp_->dirty()) {
+      why += "; stamp dirty (an update was cut short)";
+    }
+    snprintf(report->reason, sizeof(report->reason), "%s", why.c_str());
     s = Rebuild(boot_id, RebuildKind::kReplace, report);
   } else {
     std::string problem = LookupProblem();
