@@ -316,6 +316,45 @@ Status HandleTable::DisconnectServer(const ServerId& dead, bool whole_node,
   if (!s.ok()) {
     return s;
   }
+  // One synced batch for all of them (one flush, not one per open), each
+  // record expected as read; should any have changed meanwhile, record by
+  // record below.
+  {
+    WriteBatch batch;
+    uint32_t batched = 0;
+    for (uint64_t id : ids) {
+      OpenRecord r;
+      std::string raw;
+      std::string encoded;
+      if (!Load(id, &r, &raw).ok()) {
+        continue;
+      }
+      bool owned = whole_node ? r.owner.vnn == dead.vnn : r.owner == dead;
+      if (!owned || r.state != OpenState::kConnected) {
+        continue;
+      }
+      r.state = OpenState::kDisconnected;
+      r.disconnect_time_us = now_us;
+      r.sequence++;
+      if (!EncodeRecord(r, &encoded).ok()) {
+        continue;
+      }
+      batch.ExpectValue(RecordKey(id), raw);
+      batch.Put(RecordKey(id), encoded);
+      batched++;
+    }
+    if (batched == 0) {
+      return s;
+    }
+    Status a = store_->Apply(batch, true);
+    if (a.ok()) {
+      *count = batched;
+      return s;
+    }
+    if (a.code() != PCORE_STORE_CONFLICT) {
+      return a;
+    }
+  }
   for (uint64_t id : ids) {
     Status d = Update(id, [&](OpenRecord* r, bool* write) {
       bool owned = whole_node ? r->owner.vnn == dead.vnn : r->owner == dead;

@@ -654,6 +654,37 @@ void test_disconnect_server(void** state) {
   assert_int_equal(got.state, OpenState::kConnected);
 }
 
+// A dead server's opens are marked disconnected in one synced update,
+// not one per open.
+void test_disconnect_server_batched(void** state) {
+  Fixture* f = F(state);
+  OpenRecord other = MakeOpen(100, false);
+  other.owner.pid = 7;
+  ExpectOk(f->table.Grant(other));
+  OpenRecord dead;
+  for (uint64_t id = 1; id <= 20; id++) {
+    dead = MakeOpen(id, false);
+    ExpectOk(f->table.Grant(dead));
+  }
+  uint64_t before = f->store.synced_applies();
+  uint32_t count = 0;
+  ExpectOk(f->table.DisconnectServer(dead.owner, false, kT0, &count));
+  assert_int_equal(count, 20);
+  assert_int_equal(f->store.synced_applies(), before + 1);
+  OpenRecord got;
+  for (uint64_t id = 1; id <= 20; id++) {
+    ExpectOk(f->table.Fetch(id, &got));
+    assert_int_equal(got.state, OpenState::kDisconnected);
+    assert_int_equal(got.disconnect_time_us, kT0);
+  }
+  ExpectOk(f->table.Fetch(100, &got));
+  assert_int_equal(got.state, OpenState::kConnected);
+  // Nothing left to disconnect: no update at all.
+  ExpectOk(f->table.DisconnectServer(dead.owner, false, kT0 + 1, &count));
+  assert_int_equal(count, 0);
+  assert_int_equal(f->store.synced_applies(), before + 1);
+}
+
 void test_open_conflict(void** state) {
   Fixture* f = F(state);
   OpenRecord a = MakeOpen(1, true);
@@ -796,6 +827,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_file_index, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_release, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_expiry_sweep, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_disconnect_server_batched, Setup,
+                                      Teardown),
       cmocka_unit_test_setup_teardown(test_disconnect_server, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_open_conflict, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_corrupt_record_isolated, Setup,

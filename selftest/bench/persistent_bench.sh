@@ -17,7 +17,10 @@
 #   no-journal    persistent:journal = no: the TDB's own synced commits
 # Environment: BENCH_CREATES (default 1000), BENCH_LOCKS (2000),
 # BENCH_MIB (64), BENCH_ROUNDS (3); SAMBA_CA_ENV: another samba.env than
-# .build/samba.env.
+# .build/samba.env; BENCH_STRACE=1: afterwards, strace -c of the smbd
+# serving the driver during 200 create+close and 200 lock+unlock of the
+# default variant, printed as system calls per operation (the profile of
+# docs/persistent-performance.md; the timings under strace mean nothing).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 set -a
@@ -119,6 +122,40 @@ for round in $(seq "$rounds"); do
 		done
 	done
 done
+# profile SHARE P: system calls per create+close and per lock+unlock of
+# the smbd child serving the driver's connection to SHARE
+profile() {
+	local share=$1 p=$2 master child out op
+	master=$(cat "$base/default/smbd.pid")
+	send connect "$share" "//${addr[default]}/$share" "$SCA_USER%$SCA_PASS"
+	child=$(pgrep -n -P "$master")
+	for op in create lock; do
+		out="$base/strace-$share-$op"
+		strace -c -S calls -p "$child" -o "$out" 2>/dev/null &
+		local st=$!
+		sleep 1
+		if [ "$op" = create ]; then
+			send bench_create "$share" "prof.dat" 200 "$p"
+		else
+			send open "$share" "proflk.dat" 0x12019f 7 60000 RWH "$p"
+			send bench_lock "$share" 200
+			send close "$share"
+		fi
+		kill -INT "$st"
+		wait "$st" 2>/dev/null
+		echo "  [$share] $op (per operation):" $(awk '
+			$NF ~ /^(fdatasync|fsync|msync|fcntl|mmap|munmap|pwrite64|pread64|write|newfstatat|fstat|fallocate|ftruncate)$/ {
+				printf "%s %.1f  ", $NF, $4 / 200
+			}' "$out")
+	done
+	send drop "$share"
+}
+if [ -n "${BENCH_STRACE:-}" ] && command -v strace >/dev/null; then
+	echo "system calls of the serving smbd (strace -c, 200 operations each):"
+	profile ca 1
+	profile plain 0
+fi
+
 send quit
 echo "ratios persistent [ca] / durable [plain], median of $rounds (each round's):"
 for v in $variants; do
