@@ -461,6 +461,16 @@ Status Journal::Append(const WriteBatch& batch, bool sync) {
   return Status::OK();
 }
 
+Status Journal::Sync() {
+  if (fd_ == -1) {
+    return Status(PCORE_STORE_IO_ERROR, "journal not open");
+  }
+  if (fdatasync(fd_) == -1) {
+    return ErrnoError(errno, "fdatasync", path_);
+  }
+  return Status::OK();
+}
+
 Status Journal::EnsureReserve() {
   if (fd_ == -1) {
     return Status(PCORE_STORE_IO_ERROR, "journal not open");

@@ -12,8 +12,8 @@
 //     and payload, payload: u32 op count, then per op u8 type (1 put,
 //     2 delete), u32 key length, key, and for a put u32 value length, value.
 //
-// Writers append inside the wrapped store's exclusion (its transaction),
-// so entries are in commit order.  A rewrite (compaction, or after a rebuild) writes a new file and
+// Writers append inside the wrapped store's exclusion (the stamp's lock,
+// lookup_stamp.h), so entries are in commit order; they sync after it.  A rewrite (compaction, or after a rebuild) writes a new file and
 // renames it over the old one while holding an fcntl lock on the old one;
 // openers lock, then check that the path still names the file they locked.
 #ifndef SAMBA_CA_PERSISTENT_JOURNAL_H
@@ -72,6 +72,12 @@ class Journal {
   // wrapped store's exclusion).
   // On failure the file is cut back to its old size.
   Status Append(const WriteBatch& batch, bool sync);
+
+  // fdatasync of the journal: what Append(batch, false) wrote before is
+  // durable when it returns OK.  Needs no lock: a sync of another
+  // process's appends, or of a file another process has just rewritten
+  // (the rewrite synced what it copied), does no harm.
+  Status Sync();
 
   // Keeps kReserveBytes allocated past the end of the file (fallocate,
   // size unchanged), so that the updates of opens already granted

@@ -214,6 +214,28 @@ Status JournaledStore::ApplyWith(const WriteBatch& batch, bool sync,
       return r;
     }
   }
+  // Group commit: the append is written with the stamp held alone, and
+  // synced after the stamp is released, so that the fdatasyncs of smbds
+  // updating at the same time can share one flush of the disk.  Nested in
+  // a caller that holds the stamp, the sync happens under it.
+  Status s = ApplyLocked(batch, before_commit);
+  if (!s.ok() || !sync) {
+    return s;
+  }
+  s = journal_->Sync();
+  if (!s.ok()) {
+    // The update is visible and in the journal's page cache, but not
+    // known to be on disk: the caller is told it failed (never
+    // acknowledged); an fdatasync error means the file system has lost
+    // writes, which the next reboot's rebuild sees as it is.
+    Log("journal " + journal_->path() + ": update not made durable: " +
+        s.ToString());
+  }
+  return s;
+}
+
+Status JournaledStore::ApplyLocked(const WriteBatch& batch,
+                                   const BeforeCommit& before_commit) {
   StampLock lock(stamp_.get(), LookupStamp::Mode::kExclusive);
   if (!lock.status().ok()) {
     return lock.status();
@@ -251,7 +273,7 @@ Status JournaledStore::ApplyWith(const WriteBatch& batch, bool sync,
     }
     stamp_->MarkDirty();
     marked = true;
-    Status a = journal_->Append(batch, sync);
+    Status a = journal_->Append(batch, false);
     journaled = a.ok();
     return a;
   });

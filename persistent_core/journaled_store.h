@@ -95,6 +95,8 @@ class JournaledStore : public Store {
   // With the stamp held exclusively: rebuilds the inner store from the
   // journal when LookupProblem() names one.
   Status RecoverIfNeeded();
+  // ApplyWith's part under the stamp: check, append (not synced), apply.
+  Status ApplyLocked(const WriteBatch& batch, const BeforeCommit& before_commit);
   Status Refill(const KeyValueMap& state, RebuildKind kind);
   // Reads under the stamp's shared lock, recovering first if need be.
   Status Read(const std::function<Status()>& read);

@@ -180,9 +180,9 @@ void test_golden_journal_is_written(void** state) {
   assert_true(ReadFile(path) == Golden());
 }
 
-// The update is on the journal (synced) before the inner store commits
-// it; the inner store is never asked to sync; the traverse shows records
-// only.
+// The update is in the journal before the inner store takes it (synced
+// before ApplyWith returns, after the stamp is released: group commit);
+// the inner store is never asked to sync; the traverse shows records only.
 void test_journal_before_inner(void** state) {
   (void)state;
   TempDir dir;

@@ -252,11 +252,11 @@ for round in $(seq 1 "$ROUNDS"); do
 	fewer than $N smbds hold the store)"
 	fi
 	leftover=$(find "$dir/state" -maxdepth 1 -name 'persistent.tdb*' \
-		! -path "$store" ! -path "$journal")
+		! -path "$store" ! -path "$journal" ! -path "$journal.stamp")
 	if [ -z "$leftover" ]; then
-		ok "on disk: the TDB and its journal, nothing else"
+		ok "on disk: the TDB, its journal and stamp, nothing else"
 	else
-		not_ok "store files beside the TDB and journal: ${leftover//$'\n'/ }"
+		not_ok "store files beside the TDB, journal and stamp: ${leftover//$'\n'/ }"
 	fi
 	missing=0
 	ids=" $(store_ids | tr '\n' ' ') "
