@@ -155,7 +155,10 @@ Status JournaledStore::Refill(const KeyValueMap& state, RebuildKind kind) {
   } else {
     Status s = inner_->Clear();
     if (!s.ok()) {
-      return s;
+      // Too damaged to be emptied in place: thrown away.
+      Log("lookup copy cannot be emptied in place (" + s.ToString() +
+          "): replaced");
+      return Refill(state, RebuildKind::kReplace);
     }
     WriteBatch batch;
     for (const auto& kv : state) {
@@ -391,7 +394,13 @@ Status JournaledStore::Open(const std::string& path, const uint8_t boot_id[16],
       why += "; stamp dirty (an update was cut short)";
     }
     snprintf(report->reason, sizeof(report->reason), "%s", why.c_str());
-    s = Rebuild(boot_id, RebuildKind::kReplace, report);
+    // Emptied in place while it can be read, so that an smbd of this
+    // boot that has it open keeps the file everybody uses; thrown away
+    // when unreadable.
+    s = Rebuild(boot_id,
+                g.ok() || g.code() == PCORE_NOT_FOUND ? RebuildKind::kClear
+                                                      : RebuildKind::kReplace,
+                report);
   } else {
     std::string problem = LookupProblem();
     if (problem.empty()) {
