@@ -66,24 +66,8 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { prin
 # 1e6/rate[ca] - 1e6/rate[plain].
 extra_us() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.0f", 1e6 / a - 1e6 / b; else print "n/a" }'; }
 # The machine's own flush: median microseconds of a 200-byte append plus
-# fdatasync, on the disk of the store, 300 times.
-flush_us() {
-	python3 - "$1" <<'PYEOF'
-import os, sys, time
-path = os.path.join(sys.argv[1], "flush-probe")
-fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-times = []
-for _ in range(300):
-    t = time.perf_counter()
-    os.write(fd, b"x" * 200)
-    os.fdatasync(fd)
-    times.append(time.perf_counter() - t)
-os.close(fd)
-os.unlink(path)
-times.sort()
-print("%.0f" % (times[len(times) // 2] * 1e6))
-PYEOF
-}
+# fdatasync, on the disk of the store, 300 times (flush_probe.py).
+flush_us() { python3 "$top/selftest/bench/flush_probe.py" latency "$1"; }
 
 echo "samba-ca persistent benchmark: Samba $SAMBA_VERSION, $(nproc) CPUs," \
 	"store and shares on $(df -P "$base" | awk 'NR==2 { print $1 }')," \
