@@ -127,10 +127,10 @@ profile() {
 		fi
 		kill -INT "$st"
 		wait "$st" 2>/dev/null
-		echo "  [$share] $op (per operation):" $(awk '
+		echo "  [$share] $op (per operation): $(awk '
 			$NF ~ /^(fdatasync|fsync|msync|fcntl|mmap|munmap|pwrite64|pread64|write|newfstatat|fstat|fallocate|ftruncate)$/ {
 				printf "%s %.1f  ", $NF, $4 / 200
-			}' "$out")
+			}' "$out")"
 	done
 	send drop "$share"
 }

@@ -13,6 +13,7 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 set -a
+# shellcheck source=/dev/null
 . "${SAMBA_CA_ENV:-$top/.build/samba.env}"
 set +a
 export SAMBA_CA_TOP=$top
@@ -52,6 +53,7 @@ echo "samba-ca persistent clients benchmark: $(nproc) CPUs, store on" \
 	"client, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "append+fdatasync of 200 bytes: $(python3 "$top/selftest/bench/flush_probe.py" latency "$base") us (median of 300)"
 echo "concurrent fdatasyncs of one file:"
+# shellcheck disable=SC2086 # one argument per count
 python3 "$top/selftest/bench/flush_probe.py" share "$base" $clients | sed 's/^/  /'
 for n in $clients; do
 	read -r ca ca_ok <<<"$(run ca 1 "$n")"
