@@ -25,6 +25,7 @@
 #include "includes.h"
 #include "system/filesys.h"
 #include "lib/cmdline/cmdline.h"
+#include "lib/param/param.h"
 #include "cmdline_contexts.h"
 #include "dbwrap/dbwrap.h"
 #include "dbwrap/dbwrap_open.h"

@@ -46,6 +46,7 @@
 #include "messages_ctdb.h"
 #include "lib/cluster_support.h"
 #include "lib/util/time.h"
+#include "lib/util/util_file.h"
 #include "persistent_glue.h"
 #include "persistent_store_ctdb.h"
 
