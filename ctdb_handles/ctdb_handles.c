@@ -343,7 +343,7 @@ int main(int argc, const char **argv)
 
 	smb_init_locale();
 	setup_logging(argv[0], DEBUG_DEFAULT_STDERR);
-	if (!samba_cmdline_init(frame, SAMBA_CMDLINE_CONFIG_SERVER, true)) {
+	if (!samba_cmdline_init(frame, SAMBA_CMDLINE_CONFIG_CLIENT, false)) {
 		fprintf(stderr, "ctdb_handles: cannot initialise\n");
 		goto done;
 	}

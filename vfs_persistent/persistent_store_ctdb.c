@@ -344,8 +344,10 @@ static bool persistent_ctdb_known_current(struct persistent_ctdb *pc)
 	char *marker = NULL;
 	char *identity = NULL;
 	char *seen = NULL;
+	char *tmp = NULL;
 	size_t len = 0;
 	bool ok = false;
+	int err = 0;
 
 	if (pc->known_current || !pc->start_check) {
 		return true;
@@ -358,7 +360,14 @@ static bool persistent_ctdb_known_current(struct persistent_ctdb *pc)
 			pc->pdb->path);
 		goto done;
 	}
+	tmp = talloc_asprintf(frame, "%s.%d", marker, (int)getpid());
+	if (tmp == NULL) {
+		goto done;
+	}
+	/* The marker is root's; the callbacks may run as the user. */
+	become_root();
 	seen = file_load(marker, &len, 0, frame);
+	unbecome_root();
 	if (seen != NULL && strcmp(seen, identity) == 0) {
 		ok = true;
 		goto done;
@@ -366,14 +375,21 @@ static bool persistent_ctdb_known_current(struct persistent_ctdb *pc)
 	if (!persistent_ctdb_all_nodes_active(pc)) {
 		goto done;
 	}
+	/* Written aside and renamed: another smbd may do the same. */
 	become_root();
-	ok = file_save_mode(marker, identity, strlen(identity), 0600);
+	unlink(tmp);
+	ok = file_save_mode(tmp, identity, strlen(identity), 0600);
+	if (ok && rename(tmp, marker) != 0) {
+		ok = false;
+		unlink(tmp);
+	}
+	err = errno;
 	unbecome_root();
 	if (!ok) {
 		DBG_ERR("%s: cannot write %s: %s\n",
 			pc->pdb->path,
 			marker,
-			strerror(errno));
+			strerror(err));
 		goto done;
 	}
 	DBG_NOTICE("%s: every node active since this node's ctdbd "

@@ -97,12 +97,20 @@ fid_of() { [[ "$reply" =~ fid=([0-9]+) ]] && printf '%016x' "${BASH_REMATCH[1]}"
 
 # The node's own copy of persistent.tdb (pnn = node - 1), dumped.
 node_copy() { ls "$SAMBA_CA_RUN/node$1/var/persistent/"persistent.tdb.* 2>/dev/null | head -1; }
-node_has() { # NODE KEY
+# A node's value of KEY in hex (tdbdump -x -k: the 24-byte ctdb_ltdb_header,
+# then the record).  A key deleted in a CTDB persistent database stays in
+# the TDB with the header alone: held means more than the header.
+node_hex() { # NODE KEY
 	local f
 	f=$(node_copy "$1")
-	[ -n "$f" ] && "$SAMBA_BIN/tdbdump" "$f" 2>/dev/null | grep -qF "\"$2\""
+	[ -n "$f" ] && "$SAMBA_BIN/tdbdump" -x -k "$2" "$f" 2>/dev/null
 }
-# every_node KEY yes|no: which nodes hold KEY, "1 2 3" or ""
+node_has() { # NODE KEY
+	local h
+	h=$(node_hex "$1" "$2")
+	[ "${#h}" -gt 48 ]
+}
+# holders KEY: the nodes whose copy holds KEY, "1 2 3" or ""
 holders() {
 	local n out=
 	for n in 1 2 3; do node_has "$n" "$1" && out="$out $n"; done
@@ -157,7 +165,9 @@ if [ -z "$h" ]; then ok "PH/open/$cid gone from every node when the close is ans
 echo "check: an expired open is removed from every node"
 send connect E "//$NODE1/$SAMBA_CA_CA_SHARE" "$CRED"
 send open E expire.txt rw rw 3000 RWH 1
+expect "granted persistent, timeout 3 s" 'persistent=1'
 eid=$(fid_of)
+[ "$(holders "PH/open/$eid")" = "1 2 3" ] || notok "expire.txt not on every node before the drop"
 send drop E
 if wait_gone "PH/open/$eid" 20; then ok "PH/open/$eid (timeout 3 s) gone from every node after its expiry"; else notok "PH/open/$eid still held by $(holders "PH/open/$eid") 20 s after the drop"; fi
 
@@ -189,13 +199,13 @@ tool 1 show 123456789abcdef >"$work/show" 2>&1 && notok "show of an unknown id s
 tool 1 show nothex >"$work/show" 2>&1 && notok "show of a bad id succeeded" || ok "show of a bad id: $(head -1 "$work/show")"
 
 echo "check: bad records in the cluster store"
-# A real record, as ctdb pfetch prints it (value + newline), made bad.
-"$CLUSTER" exec 2 ctdb pfetch persistent.tdb "$key" >"$work/rec.raw" 2>"$work/pfetch.err" ||
-	fatal "ctdb pfetch $key: $(cat "$work/pfetch.err")"
+# A real record, from node 2's copy (the ctdb header cut off), made bad.
+node_hex 2 "$key" | cut -c49- >"$work/rec.hex"
+[ -s "$work/rec.hex" ] || fatal "no record $key in node 2's copy"
 python3 - "$work" <<'EOF'
 import struct, sys
 work = sys.argv[1]
-rec = open(work + "/rec.raw", "rb").read()[:-1]
+rec = bytes.fromhex(open(work + "/rec.hex").read().strip())
 def crc32c(b):
     crc = 0xFFFFFFFF
     for x in b:
