@@ -199,19 +199,6 @@ bool persistent_scan_one(struct persistent_db *pdb,
 	bool stop = false;
 
 	st = pcore_fetch(pdb->table, id, &rec);
-	if (st == PCORE_CORRUPT_RECORD || st == PCORE_UNKNOWN_VERSION) {
-		/*
-		 * Kept for the admin (ctdb_handles(8)), never used; said at
-		 * each tree connect's scan, not at every timer's.
-		 */
-		DBG_PREFIX(fn != NULL ? DBGLVL_ERR : DBGLVL_INFO,
-			   ("%s: record PH/open/%016" PRIx64 " not used: "
-			    "%s\n",
-			    pdb->path,
-			    id,
-			    pcore_table_last_error(pdb->table)));
-		return false;
-	}
 	if (st != PCORE_OK) {
 		return false;
 	}

@@ -15,10 +15,12 @@
 #             by node 7 (never in the cluster), two records claiming one
 #             create GUID: each reported by the tool, smbd logs the bad ones,
 #             nothing else is lost (the held open, a new persistent open),
-#             the owner's reconnect gets its own handle; node 1 stopped
-#             (ctdb stop): the create is answered but not persistent, with a
-#             log line, nothing stored; node 1's ctdbd killed: nothing is
-#             granted persistent, no smbd panics.
+#             the owner's reconnect gets its own handle
+#   bound     a commit slower than persistent:cluster commit timeout (set
+#             to 1 ms for one connection): the create is answered durable,
+#             not persistent, the grant is undone on every node, logged
+#   ctdbd     node 1's ctdbd killed: nothing is granted persistent, no smbd
+#             panics (smbd exits on its own: cluster_fatal).
 #
 # Exit 0 pass, 77 skip (not root), else fail.  About 2-3 minutes.
 set -uo pipefail
@@ -31,7 +33,9 @@ export SAMBA_CA_NS_PREFIX=${SAMBA_CA_NS_PREFIX:-scs}
 export SAMBA_CA_NODE_GLOBAL="smb3 global cap:PERSISTENT HANDLES = yes
 persistent:scan interval = 2
 persistent:cluster commit timeout = 5000
-log level = 1 vfs:3"
+log level = 1 vfs:3
+include = $SAMBA_CA_RUN/extra.conf"
+EXTRA=$SAMBA_CA_RUN/extra.conf
 
 if [ "$(id -u)" != 0 ]; then
 	echo "skip: needs root"
@@ -75,6 +79,7 @@ t0=$SECONDS
 	cat "$work/up.out"
 	fatal "cluster up"
 }
+: >"$EXTRA"
 eval "$("$CLUSTER" env)"
 echo "cluster up in $((SECONDS - t0)) s"
 NODE1=198.18.1.11 # node 1's own address: it stays node 1's when stopped
@@ -283,22 +288,29 @@ else
 	ok "no smbd panicked"
 fi
 
-echo "check: node 1 stopped (ctdb stop): not persistent, logged, nothing stored"
-send connect C "//$NODE1/$SAMBA_CA_CA_SHARE" "$CRED"
-"$CLUSTER" stop 1 >/dev/null 2>&1 || notok "ctdb stop of node 1"
-"$CLUSTER" exec 2 ctdb nodestatus 0 2>&1 | sed 's/^/    /' | head -3
-send open C stopped.txt rw rw 60000 RWH 1
+echo "check: a commit slower than the bound is undone and not acknowledged"
+# persistent:cluster commit timeout = 1 ms (a commit takes a few ms here),
+# for the smbd of the next connection only.
+echo "persistent:cluster commit timeout = 1" >"$EXTRA"
+send connect T "//$NODE1/$SAMBA_CA_CA_SHARE" "$CRED"
+: >"$EXTRA"
+send open T slow.txt rw rw 60000 RWH 1
 if [[ "$reply" =~ persistent=1 ]]; then
-	notok "granted persistent on a stopped node"
+	notok "granted persistent although the commit exceeded the bound"
 else
-	ok "create on the stopped node answered without persistence: $reply"
+	expect "the create is answered, durable, not persistent" 'durable=1 persistent=0'
 fi
-sid=$(fid_of)
-[ -n "$sid" ] && [ -n "$(holders "PH/open/$sid")" ] && notok "stopped.txt stored on nodes $(holders "PH/open/$sid")"
-log1 | grep -q "is not reachable or this node is not active" &&
-	ok "logged: $(log1 | grep -m1 "is not reachable or this node is not active" | cut -c1-200)" ||
-	notok "no log line for the stopped node"
-"$CLUSTER" continue 1 >/dev/null 2>&1 || notok "ctdb continue of node 1"
+tid=$(fid_of)
+h=$(holders "PH/open/${tid:-none}")
+[ -z "$h" ] && ok "the undone grant is on no node" || notok "the refused grant is still held by nodes $h"
+log1 | grep -q "more than \"persistent:cluster commit timeout\"" &&
+	ok "logged: $(log1 | grep -m1 'more than "persistent:cluster commit timeout"' | sed 's/^ *//' | cut -c1-200)" ||
+	notok "no log line for the slow commit"
+log1 | grep -q "slow commit undone" && ok "logged: slow commit undone" || notok "the undo was not logged"
+send close T
+send connect U "//$NODE1/$SAMBA_CA_CA_SHARE" "$CRED"
+send open U fast.txt rw rw 60000 RWH 1
+expect "with the default bound again, the next connection's grant is persistent" 'persistent=1'
 
 echo "check: node 1's ctdbd killed: nothing granted persistent, no panic"
 for i in $(seq 1 30); do
