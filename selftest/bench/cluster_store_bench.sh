@@ -12,7 +12,10 @@
 #                 cluster commits each on [ca])
 # [ca] and [share] measured back to back in each round; each ratio is
 # against the [share] of the same round; the median over the rounds is
-# printed.  Environment: BENCH_CREATES (default 300), BENCH_LOCKS (300),
+# printed.  Also per round, as the unit of the store's cost: raw commits to
+# a CTDB persistent database through dbwrap (dbwrap_torture, 3 s, node 1),
+# and the commits each [ca] operation made (the database sequence number
+# of persistent.tdb, ctdb getdbseqnum, before and after).  Environment: BENCH_CREATES (default 300), BENCH_LOCKS (300),
 # BENCH_ROUNDS (3); SAMBA_CA_RUN / SAMBA_CA_NS_PREFIX as for cluster.sh.
 # Needs root.  Brings a cluster up and down unless one is up already.
 set -uo pipefail
@@ -34,7 +37,8 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 ours=0
-if ! "$CLUSTER" status 2>/dev/null | grep -q "OK"; then
+status=$("$CLUSTER" status 2>/dev/null)
+if ! grep -q "^node 1 .* OK" <<<"$status"; then
 	ours=1
 	"$CLUSTER" up --nodes 3 >/dev/null 2>&1 || {
 		echo "cluster_store_bench: cluster up failed (logs in $SAMBA_CA_RUN)"
@@ -52,6 +56,14 @@ send() {
 	echo "$*" >&"${D[1]}"
 	IFS= read -r -t 600 reply <&"${D[0]}"
 }
+seqnum() { printf '%d' "$("$CLUSTER" exec 1 ctdb getdbseqnum persistent.tdb 2>/dev/null)"; }
+raw_commit_rate() {
+	local n
+	n=$("$CLUSTER" exec 1 dbwrap_torture -s "$SAMBA_CA_RUN/node1/smb.conf" \
+		-N cs_bench_raw.tdb -t 3 -v 2>/dev/null | grep -c Counters)
+	awk -v n="$n" 'BEGIN { printf "%.1f", n / 3 }'
+}
+per_op() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { if (n > 0) printf "%.2f", (b - a) / n; else print "n/a" }'; }
 rate() { sed -n 's/.*: \([0-9.]*\)\/s$/\1/p' <<<"$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "n/a" }'; }
@@ -68,29 +80,39 @@ send open Q lockfile rw rw 60000 RWH 0
 [[ "$reply" == *durable=1* ]] || { echo "durable open on [share]: $reply"; exit 1; }
 
 echo "cluster store: 3-node test cluster, node 1, $creates create+close and $locks lock+unlock per share, $rounds rounds"
-printf '%-14s %-6s %12s %12s %12s\n' op round "ca/s" "share/s" "ca/share"
-cc_r=() ll_r=() cc_p=() cc_d=() ll_p=() ll_d=()
+printf '%-14s %-6s %10s %10s %9s %12s %14s\n' op round "ca/s" "share/s" "ca/share" "commits/op" "raw commits/s"
+cc_r=() ll_r=() cc_p=() cc_d=() ll_p=() ll_d=() raw=() cc_c=() ll_c=()
 for ((r = 1; r <= rounds; r++)); do
+	rc=$(raw_commit_rate)
+	raw+=("$rc")
+	s0=$(seqnum)
 	send bench_create P bench_cc "$creates" 1
 	p=$(rate "$reply")
 	[ -n "$p" ] || { echo "bench_create [ca]: $reply"; exit 1; }
+	s1=$(seqnum)
 	send bench_create Q bench_cc "$creates" 0
 	d=$(rate "$reply")
 	[ -n "$d" ] || { echo "bench_create [share]: $reply"; exit 1; }
-	printf '%-14s %-6s %12s %12s %12s\n' create+close "$r" "$p" "$d" "$(ratio "$p" "$d")"
-	cc_p+=("$p") cc_d+=("$d") cc_r+=("$(ratio "$p" "$d")")
+	c=$(per_op "$s0" "$s1" "$creates")
+	printf '%-14s %-6s %10s %10s %9s %12s %14s\n' create+close "$r" "$p" "$d" "$(ratio "$p" "$d")" "$c" "$rc"
+	cc_p+=("$p") cc_d+=("$d") cc_r+=("$(ratio "$p" "$d")") cc_c+=("$c")
+	s0=$(seqnum)
 	send bench_lock P "$locks"
 	p=$(rate "$reply")
 	[ -n "$p" ] || { echo "bench_lock [ca]: $reply"; exit 1; }
+	s1=$(seqnum)
 	send bench_lock Q "$locks"
 	d=$(rate "$reply")
 	[ -n "$d" ] || { echo "bench_lock [share]: $reply"; exit 1; }
-	printf '%-14s %-6s %12s %12s %12s\n' lock+unlock "$r" "$p" "$d" "$(ratio "$p" "$d")"
-	ll_p+=("$p") ll_d+=("$d") ll_r+=("$(ratio "$p" "$d")")
+	c=$(per_op "$s0" "$s1" "$locks")
+	printf '%-14s %-6s %10s %10s %9s %12s %14s\n' lock+unlock "$r" "$p" "$d" "$(ratio "$p" "$d")" "$c" "$rc"
+	ll_p+=("$p") ll_d+=("$d") ll_r+=("$(ratio "$p" "$d")") ll_c+=("$c")
 done
+mr=$(printf '%s\n' "${raw[@]}" | median)
+echo "median raw dbwrap commit: $mr/s ($(ms_per "$mr") ms)"
 mp=$(printf '%s\n' "${cc_p[@]}" | median) md=$(printf '%s\n' "${cc_d[@]}" | median)
-echo "median create+close: persistent $mp/s ($(ms_per "$mp") ms), durable $md/s ($(ms_per "$md") ms), ratio $(printf '%s\n' "${cc_r[@]}" | median)"
+echo "median create+close: persistent $mp/s ($(ms_per "$mp") ms), durable $md/s ($(ms_per "$md") ms), ratio $(printf '%s\n' "${cc_r[@]}" | median), $(printf '%s\n' "${cc_c[@]}" | median) commits each"
 mp=$(printf '%s\n' "${ll_p[@]}" | median) md=$(printf '%s\n' "${ll_d[@]}" | median)
-echo "median lock+unlock: persistent $mp/s ($(ms_per "$mp") ms), durable $md/s ($(ms_per "$md") ms), ratio $(printf '%s\n' "${ll_r[@]}" | median)"
+echo "median lock+unlock: persistent $mp/s ($(ms_per "$mp") ms), durable $md/s ($(ms_per "$md") ms), ratio $(printf '%s\n' "${ll_r[@]}" | median), $(printf '%s\n' "${ll_c[@]}" | median) commits each"
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 send quit
