@@ -74,9 +74,10 @@ send connect P "//$node1/$SAMBA_CA_CA_SHARE" "$cred"
 [[ "$reply" == OK* ]] || { echo "connect [ca]: $reply"; exit 1; }
 send connect Q "//$node1/$SAMBA_CA_SHARE" "$cred"
 [[ "$reply" == OK* ]] || { echo "connect [share]: $reply"; exit 1; }
-send open P lockfile rw rw 60000 RWH 1
+lockfile=lock.$$.$RANDOM # not a persistent open an earlier run left
+send open P "$lockfile" rw rw 60000 RWH 1
 [[ "$reply" == *persistent=1* ]] || { echo "persistent open on [ca]: $reply"; exit 1; }
-send open Q lockfile rw rw 60000 RWH 0
+send open Q "$lockfile" rw rw 60000 RWH 0
 [[ "$reply" == *durable=1* ]] || { echo "durable open on [share]: $reply"; exit 1; }
 
 echo "cluster store: 3-node test cluster, node 1, $creates create+close and $locks lock+unlock per share, $rounds rounds"
@@ -86,11 +87,11 @@ for ((r = 1; r <= rounds; r++)); do
 	rc=$(raw_commit_rate)
 	raw+=("$rc")
 	s0=$(seqnum)
-	send bench_create P bench_cc "$creates" 1
+	send bench_create P "cc.$lockfile" "$creates" 1
 	p=$(rate "$reply")
 	[ -n "$p" ] || { echo "bench_create [ca]: $reply"; exit 1; }
 	s1=$(seqnum)
-	send bench_create Q bench_cc "$creates" 0
+	send bench_create Q "cc.$lockfile" "$creates" 0
 	d=$(rate "$reply")
 	[ -n "$d" ] || { echo "bench_create [share]: $reply"; exit 1; }
 	c=$(per_op "$s0" "$s1" "$creates")
@@ -115,4 +116,6 @@ echo "median create+close: persistent $mp/s ($(ms_per "$mp") ms), durable $md/s 
 mp=$(printf '%s\n' "${ll_p[@]}" | median) md=$(printf '%s\n' "${ll_d[@]}" | median)
 echo "median lock+unlock: persistent $mp/s ($(ms_per "$mp") ms), durable $md/s ($(ms_per "$md") ms), ratio $(printf '%s\n' "${ll_r[@]}" | median), $(printf '%s\n' "${ll_c[@]}" | median) commits each"
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+send close P
+send close Q
 send quit

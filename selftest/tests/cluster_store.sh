@@ -21,6 +21,9 @@
 #             not persistent, the grant is undone on every node, logged
 #   ctdbd     node 1's ctdbd killed: nothing is granted persistent, no smbd
 #             panics (smbd exits on its own: cluster_fatal).
+#   restart   every node killed, node 1 restarted alone: its copy kept the
+#             records, but no persistent grant (start check, logged) until
+#             nodes 2 and 3 are back; then grants again, on every node.
 #
 # Exit 0 pass, 77 skip (not root), else fail.  About 2-3 minutes.
 set -uo pipefail
@@ -332,6 +335,36 @@ if grep -qE "PANIC|INTERNAL ERROR" "$SAMBA_CA_RUN"/node1/log/smbd.log* 2>/dev/nu
 else
 	ok "no panic on node 1 ($(log1 | grep -c "cluster fatal event") smbd exits on 'cluster fatal event')"
 fi
+
+echo "check: whole-cluster restart: node 1 alone takes no update until every node was seen"
+"$CLUSTER" kill 2 >/dev/null 2>&1
+"$CLUSTER" kill 3 >/dev/null 2>&1
+"$CLUSTER" kill 1 >/dev/null 2>&1
+"$CLUSTER" restart 1 >"$work/restart1" 2>&1 || notok "restart of node 1 alone: $(tail -2 "$work/restart1")"
+h=$(holders "$key")
+[[ " $h " == *" 1 "* ]] && ok "node 1's copy kept $key through the restart" || notok "node 1 lost $key in the restart"
+send connect R "//$NODE1/$SAMBA_CA_CA_SHARE" "$CRED"
+send open R alone.txt rw rw 60000 RWH 1
+if [[ "$reply" =~ persistent=1 ]]; then
+	notok "node 1 alone after a whole-cluster start granted a persistent open"
+else
+	ok "node 1 alone: the create is answered, not persistent: $reply"
+fi
+log1 | grep -q "have not yet been active" &&
+	ok "logged: $(log1 | grep -m1 "have not yet been active" | sed 's/^ *//' | cut -c1-160)" ||
+	notok "no log line for the start check"
+"$CLUSTER" restart 2 >/dev/null 2>&1 || notok "restart of node 2"
+"$CLUSTER" restart 3 >/dev/null 2>&1 || notok "restart of node 3"
+for i in $(seq 1 60); do
+	st=$("$CLUSTER" exec 1 ctdb status 2>/dev/null)
+	[ "$(grep -c '^pnn:.* OK' <<<"$st")" = 3 ] && grep -q "^Recovery mode:NORMAL" <<<"$st" && break
+	sleep 1
+done
+send connect W "//$NODE1/$SAMBA_CA_CA_SHARE" "$CRED"
+send open W together.txt rw rw 60000 RWH 1
+expect "once every node is back, node 1 grants persistent again" 'persistent=1'
+wid=$(fid_of)
+[ "$(holders "PH/open/${wid:-none}")" = "1 2 3" ] && ok "and the grant is on every node" || notok "together.txt on nodes '$(holders "PH/open/${wid:-none}")'"
 send quit
 
 echo "cluster_store: $nfail failed, $((SECONDS - t0)) s"
