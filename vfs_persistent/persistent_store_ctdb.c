@@ -50,17 +50,23 @@
 #include "persistent_glue.h"
 #include "persistent_store_ctdb.h"
 
-/* The value a key had before this transaction first changed it. */
+/*
+ * The value a key had before this transaction first changed it, and what
+ * the transaction left there (written: its last store; else deleted).
+ */
 struct persistent_ctdb_undo {
 	struct persistent_ctdb_undo *next;
 	TDB_DATA key;
 	bool had_value;
 	TDB_DATA value;
+	bool written;
+	TDB_DATA new_value;
 };
 
 struct persistent_ctdb {
 	struct persistent_db *pdb;
 	uint32_t commit_timeout_ms;
+	bool probe;
 	bool start_check;
 	bool known_current; /* this process has checked the start rule */
 	TALLOC_CTX *txn_mem; /* the undo list of the running transaction */
@@ -135,27 +141,28 @@ static void persistent_ctdb_copy_parser(TDB_DATA key,
  * Remember what key held before the transaction first touched it, so that
  * a commit found too slow can be undone.
  */
-static bool persistent_ctdb_remember(struct persistent_ctdb *pc,
-				     TDB_DATA key)
+static struct persistent_ctdb_undo *persistent_ctdb_remember(
+	struct persistent_ctdb *pc,
+	TDB_DATA key)
 {
 	struct persistent_ctdb_undo *u = NULL;
 	NTSTATUS status;
 
 	for (u = pc->undo; u != NULL; u = u->next) {
 		if (tdb_data_equal(u->key, key)) {
-			return true;
+			return u;
 		}
 	}
 	u = talloc_zero(pc->txn_mem, struct persistent_ctdb_undo);
 	if (u == NULL) {
-		return false;
+		return NULL;
 	}
 	u->key = (TDB_DATA){
 		.dptr = talloc_memdup(u, key.dptr, key.dsize),
 		.dsize = key.dsize,
 	};
 	if (u->key.dptr == NULL) {
-		return false;
+		return NULL;
 	}
 	u->next = pc->undo;
 	pc->undo = u;
@@ -165,9 +172,12 @@ static bool persistent_ctdb_remember(struct persistent_ctdb *pc,
 				     pc);
 	if (NT_STATUS_EQUAL(status, NT_STATUS_NOT_FOUND)) {
 		u->had_value = false;
-		return true;
+		return u;
 	}
-	return NT_STATUS_IS_OK(status) && u->had_value;
+	if (!NT_STATUS_IS_OK(status) || !u->had_value) {
+		return NULL;
+	}
+	return u;
 }
 
 static pcore_status persistent_ctdb_store(void *private_data,
@@ -178,9 +188,19 @@ static pcore_status persistent_ctdb_store(void *private_data,
 {
 	struct persistent_ctdb *pc = private_data;
 	TDB_DATA k = make_tdb_data(key, key_len);
+	struct persistent_ctdb_undo *u = NULL;
 	NTSTATUS status;
 
-	if (!persistent_ctdb_remember(pc, k)) {
+	u = persistent_ctdb_remember(pc, k);
+	if (u == NULL) {
+		return PCORE_NO_MEMORY;
+	}
+	u->written = true;
+	u->new_value = (TDB_DATA){
+		.dptr = talloc_memdup(u, value, value_len),
+		.dsize = value_len,
+	};
+	if (u->new_value.dptr == NULL && value_len != 0) {
 		return PCORE_NO_MEMORY;
 	}
 	status = dbwrap_store(pc->pdb->db,
@@ -201,11 +221,14 @@ static pcore_status persistent_ctdb_remove(void *private_data,
 {
 	struct persistent_ctdb *pc = private_data;
 	TDB_DATA k = make_tdb_data(key, key_len);
+	struct persistent_ctdb_undo *u = NULL;
 	NTSTATUS status;
 
-	if (!persistent_ctdb_remember(pc, k)) {
+	u = persistent_ctdb_remember(pc, k);
+	if (u == NULL) {
 		return PCORE_NO_MEMORY;
 	}
+	u->written = false;
 	status = dbwrap_delete(pc->pdb->db, k);
 	return persistent_ctdb_ntstatus(status);
 }
@@ -413,9 +436,14 @@ static pcore_status persistent_ctdb_transaction_start(void *private_data)
 	 * within the bound ends this smbd (ctdbd_conn.c's cluster_fatal),
 	 * as any other unanswered ctdb request does with "ctdb timeout".
 	 */
-	become_root();
-	ret = ctdbd_probe(lp_ctdbd_socket(), (int)pc->commit_timeout_ms);
-	unbecome_root();
+	if (pc->probe) {
+		become_root();
+		ret = ctdbd_probe(lp_ctdbd_socket(),
+				  (int)pc->commit_timeout_ms);
+		unbecome_root();
+	} else {
+		ret = 0;
+	}
 	if (ret != 0) {
 		DBG_ERR("%s: ctdbd (%s) is not reachable or this node is not "
 			"active (banned or stopped): %s; nothing stored, "
@@ -464,10 +492,47 @@ static pcore_status persistent_ctdb_transaction_cancel(void *private_data)
 	return PCORE_OK;
 }
 
+struct persistent_ctdb_cmp_state {
+	const struct persistent_ctdb_undo *u;
+	bool same;
+};
+
+static void persistent_ctdb_cmp_parser(TDB_DATA key,
+				       TDB_DATA data,
+				       void *private_data)
+{
+	struct persistent_ctdb_cmp_state *state = private_data;
+
+	state->same = state->u->written &&
+		      tdb_data_equal(data, state->u->new_value);
+}
+
+/* Does the key still hold what the slow commit left there? */
+static bool persistent_ctdb_unchanged(struct persistent_ctdb *pc,
+				      const struct persistent_ctdb_undo *u)
+{
+	struct persistent_ctdb_cmp_state state = {
+		.u = u,
+	};
+	NTSTATUS status;
+
+	status = dbwrap_parse_record(pc->pdb->db,
+				     u->key,
+				     persistent_ctdb_cmp_parser,
+				     &state);
+	if (NT_STATUS_EQUAL(status, NT_STATUS_NOT_FOUND)) {
+		return !u->written;
+	}
+	return NT_STATUS_IS_OK(status) && state.same;
+}
+
 /*
  * Put back what the keys of a commit found too slow held before it, in a
  * transaction of its own, so that nothing the client was refused stays in
- * the store (a grant refused as persistent must not keep the file).
+ * the store (a grant refused as persistent must not keep the file).  Only
+ * the keys that still hold what the slow commit left: under the
+ * transaction's lock the local copy is current, and a key another smbd
+ * has changed since is theirs now.
  */
 static void persistent_ctdb_undo(struct persistent_ctdb *pc,
 				 struct persistent_ctdb_undo *undo)
@@ -484,6 +549,13 @@ static void persistent_ctdb_undo(struct persistent_ctdb *pc,
 		return;
 	}
 	for (u = undo; u != NULL && NT_STATUS_IS_OK(status); u = u->next) {
+		if (!persistent_ctdb_unchanged(pc, u)) {
+			/* another smbd has built on it since: keep theirs */
+			DBG_WARNING("%s: a key of the slow commit changed "
+				    "since, not undone\n",
+				    pc->pdb->path);
+			continue;
+		}
 		if (u->had_value) {
 			status = dbwrap_store(pc->pdb->db, u->key, u->value,
 					      TDB_REPLACE);
@@ -604,6 +676,10 @@ bool persistent_ctdb_store_open(struct persistent_db *pdb,
 			    PERSISTENT_CTDB_COMMIT_TIMEOUT_MS);
 		pc->commit_timeout_ms = PERSISTENT_CTDB_COMMIT_TIMEOUT_MS;
 	}
+	pc->probe = lp_parm_bool(GLOBAL_SECTION_SNUM,
+				 "persistent",
+				 "cluster probe",
+				 true);
 	pc->start_check = lp_parm_bool(GLOBAL_SECTION_SNUM,
 				       "persistent",
 				       "cluster start check",
@@ -645,9 +721,10 @@ bool persistent_ctdb_store_open(struct persistent_db *pdb,
 		.privileged = persistent_ctdb_privileged,
 	};
 	DBG_NOTICE("cluster store %s attached (CTDB persistent database), "
-		   "commit timeout %" PRIu32 " ms, start check %s\n",
+		   "commit timeout %" PRIu32 " ms, probe %s, start check %s\n",
 		   pdb->path,
 		   pc->commit_timeout_ms,
+		   pc->probe ? "on" : "off",
 		   pc->start_check ? "on" : "off");
 	return true;
 }

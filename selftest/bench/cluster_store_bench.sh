@@ -10,6 +10,8 @@
 #                 on [ca]: the grant and the close)
 #   lock+unlock:  exclusive lock and unlock of [0,10) on such a handle (two
 #                 cluster commits each on [ca])
+# Both also on a third connection to [ca] whose smbd runs without the
+# ctdbd probe before each transaction (persistent:cluster probe = no).
 # [ca] and [share] measured back to back in each round; each ratio is
 # against the [share] of the same round; the median over the rounds is
 # printed.  Also per round, as the unit of the store's cost: raw commits to
@@ -27,7 +29,8 @@ CLUSTER=$top/selftest/cluster/cluster.sh
 export SAMBA_CA_RUN=${SAMBA_CA_RUN:-/var/tmp/samba-ca-cluster-bench}
 export SAMBA_CA_NS_PREFIX=${SAMBA_CA_NS_PREFIX:-scb}
 export SAMBA_CA_NODE_GLOBAL="smb3 global cap:PERSISTENT HANDLES = yes
-log level = 0"
+log level = 0
+include = $SAMBA_CA_RUN/extra.conf"
 creates=${BENCH_CREATES:-300}
 locks=${BENCH_LOCKS:-300}
 rounds=${BENCH_ROUNDS:-3}
@@ -79,10 +82,19 @@ send open P "$lockfile" rw rw 60000 RWH 1
 [[ "$reply" == *persistent=1* ]] || { echo "persistent open on [ca]: $reply"; exit 1; }
 send open Q "$lockfile" rw rw 60000 RWH 0
 [[ "$reply" == *durable=1* ]] || { echo "durable open on [share]: $reply"; exit 1; }
+# A third connection, to [ca] with the ctdbd probe before each transaction
+# off (persistent:cluster probe = no for its smbd only): what the probe
+# costs.
+echo "persistent:cluster probe = no" >"$SAMBA_CA_RUN/extra.conf"
+send connect N "//$node1/$SAMBA_CA_CA_SHARE" "$cred"
+: >"$SAMBA_CA_RUN/extra.conf"
+[[ "$reply" == OK* ]] || { echo "connect [ca] without probe: $reply"; exit 1; }
+send open N "$lockfile.n" rw rw 60000 RWH 1
+[[ "$reply" == *persistent=1* ]] || { echo "persistent open on [ca] without probe: $reply"; exit 1; }
 
 echo "cluster store: 3-node test cluster, node 1, $creates create+close and $locks lock+unlock per share, $rounds rounds"
-printf '%-14s %-6s %10s %10s %9s %12s %14s\n' op round "ca/s" "share/s" "ca/share" "commits/op" "raw commits/s"
-cc_r=() ll_r=() cc_p=() cc_d=() ll_p=() ll_d=() raw=() cc_c=() ll_c=()
+printf '%-14s %-6s %10s %10s %9s %12s %14s %14s\n' op round "ca/s" "share/s" "ca/share" "commits/op" "raw commits/s" "ca no probe/s"
+cc_r=() ll_r=() cc_p=() cc_d=() ll_p=() ll_d=() raw=() cc_c=() ll_c=() cc_n=() ll_n=()
 for ((r = 1; r <= rounds; r++)); do
 	rc=$(raw_commit_rate)
 	raw+=("$rc")
@@ -95,8 +107,10 @@ for ((r = 1; r <= rounds; r++)); do
 	d=$(rate "$reply")
 	[ -n "$d" ] || { echo "bench_create [share]: $reply"; exit 1; }
 	c=$(per_op "$s0" "$s1" "$creates")
-	printf '%-14s %-6s %10s %10s %9s %12s %14s\n' create+close "$r" "$p" "$d" "$(ratio "$p" "$d")" "$c" "$rc"
-	cc_p+=("$p") cc_d+=("$d") cc_r+=("$(ratio "$p" "$d")") cc_c+=("$c")
+	send bench_create N "cc.$lockfile.n" "$creates" 1
+	n=$(rate "$reply")
+	printf '%-14s %-6s %10s %10s %9s %12s %14s %14s\n' create+close "$r" "$p" "$d" "$(ratio "$p" "$d")" "$c" "$rc" "$n"
+	cc_p+=("$p") cc_d+=("$d") cc_r+=("$(ratio "$p" "$d")") cc_c+=("$c") cc_n+=("$n")
 	s0=$(seqnum)
 	send bench_lock P "$locks"
 	p=$(rate "$reply")
@@ -106,8 +120,10 @@ for ((r = 1; r <= rounds; r++)); do
 	d=$(rate "$reply")
 	[ -n "$d" ] || { echo "bench_lock [share]: $reply"; exit 1; }
 	c=$(per_op "$s0" "$s1" "$locks")
-	printf '%-14s %-6s %10s %10s %9s %12s %14s\n' lock+unlock "$r" "$p" "$d" "$(ratio "$p" "$d")" "$c" "$rc"
-	ll_p+=("$p") ll_d+=("$d") ll_r+=("$(ratio "$p" "$d")") ll_c+=("$c")
+	send bench_lock N "$locks"
+	n=$(rate "$reply")
+	printf '%-14s %-6s %10s %10s %9s %12s %14s %14s\n' lock+unlock "$r" "$p" "$d" "$(ratio "$p" "$d")" "$c" "$rc" "$n"
+	ll_p+=("$p") ll_d+=("$d") ll_r+=("$(ratio "$p" "$d")") ll_c+=("$c") ll_n+=("$n")
 done
 mr=$(printf '%s\n' "${raw[@]}" | median)
 echo "median raw dbwrap commit: $mr/s ($(ms_per "$mr") ms)"
@@ -115,7 +131,12 @@ mp=$(printf '%s\n' "${cc_p[@]}" | median) md=$(printf '%s\n' "${cc_d[@]}" | medi
 echo "median create+close: persistent $mp/s ($(ms_per "$mp") ms), durable $md/s ($(ms_per "$md") ms), ratio $(printf '%s\n' "${cc_r[@]}" | median), $(printf '%s\n' "${cc_c[@]}" | median) commits each"
 mp=$(printf '%s\n' "${ll_p[@]}" | median) md=$(printf '%s\n' "${ll_d[@]}" | median)
 echo "median lock+unlock: persistent $mp/s ($(ms_per "$mp") ms), durable $md/s ($(ms_per "$md") ms), ratio $(printf '%s\n' "${ll_r[@]}" | median), $(printf '%s\n' "${ll_c[@]}" | median) commits each"
+mn=$(printf '%s\n' "${cc_n[@]}" | median)
+echo "median create+close on [ca] without the ctdbd probe: $mn/s ($(ms_per "$mn") ms)"
+mn=$(printf '%s\n' "${ll_n[@]}" | median)
+echo "median lock+unlock on [ca] without the ctdbd probe: $mn/s ($(ms_per "$mn") ms)"
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 send close P
 send close Q
+send close N
 send quit

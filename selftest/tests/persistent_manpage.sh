@@ -17,6 +17,7 @@ for opt in "persistent:timeout" "persistent:max timeout" \
 	"persistent:store" "persistent:scan interval" "persistent:journal" \
 	"persistent:sync close" "persistent:boot id file" \
 	"persistent:cluster commit timeout" "persistent:cluster start check" \
+	"persistent:cluster probe" \
 	"smb3 global cap:PERSISTENT HANDLES"; do
 	if ! grep -qF "$opt" "$page"; then
 		echo "FAIL: '$opt' not in the man page"
@@ -29,7 +30,7 @@ $SAMBA_CA_TOP/vfs_persistent/persistent_store.c
 $SAMBA_CA_TOP/vfs_persistent/persistent_store_ctdb.c"
 for opt in '"timeout"' '"max timeout"' '"store"' '"scan interval"' \
 	'"journal"' '"sync close"' '"boot id file"' \
-	'"cluster commit timeout"' '"cluster start check"'; do
+	'"cluster commit timeout"' '"cluster start check"' '"cluster probe"'; do
 	# shellcheck disable=SC2086
 	grep -qF "$opt" $module || {
 		echo "FAIL: the module no longer reads $opt"
