@@ -353,6 +353,17 @@ fi
 log1 | grep -q "have not yet been active" &&
 	ok "logged: $(log1 | grep -m1 "have not yet been active" | sed 's/^ *//' | cut -c1-160)" ||
 	notok "no log line for the start check"
+# The control: the same on a connection whose smbd runs without the check.
+echo "persistent:cluster start check = no" >"$EXTRA"
+send connect X "//$NODE1/$SAMBA_CA_CA_SHARE" "$CRED"
+: >"$EXTRA"
+send open X alone-unchecked.txt rw rw 60000 RWH 1
+if [[ "$reply" =~ persistent=1 ]]; then
+	ok "control (persistent:cluster start check = no): node 1 alone grants persistent, so the check is what refused"
+else
+	notok "control without the start check not granted persistent either: $reply"
+fi
+send close X
 "$CLUSTER" restart 2 >/dev/null 2>&1 || notok "restart of node 2"
 "$CLUSTER" restart 3 >/dev/null 2>&1 || notok "restart of node 3"
 for i in $(seq 1 60); do
