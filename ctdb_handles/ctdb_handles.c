@@ -240,6 +240,48 @@ static int handles_remove_bad(struct handles_store *hs, uint64_t id)
 	return 0;
 }
 
+/*
+ * smbd's own record of a disconnected open (smbXsrv_open_global.tdb, a
+ * volatile CTDB database with clustering): while it says "persistent,
+ * disconnected, within its timeout", smbd keeps the open's share mode
+ * entry and locks (patch 0016), whatever the store says.  smbd removes it
+ * only once the timeout has passed (smbXsrv_open_cleanup()), so an
+ * expire before that removes it here; the share mode entry and locks of
+ * the dead process are then stale and dropped by smbd at the next look.
+ */
+static void handles_drop_global(uint64_t id)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct db_context *db = NULL;
+	char *path = NULL;
+	uint8_t key[4];
+	NTSTATUS status;
+
+	path = lock_path(frame, "smbXsrv_open_global.tdb");
+	if (path != NULL) {
+		db = db_open(frame, path, SMBD_VOLATILE_TDB_HASH_SIZE,
+			     SMBD_VOLATILE_TDB_FLAGS, O_RDWR, 0600,
+			     DBWRAP_LOCK_ORDER_1, DBWRAP_FLAG_NONE);
+	}
+	if (db == NULL) {
+		printf("smbd's global record of the open not removed: cannot "
+		       "open %s\n", path != NULL ? path : "it");
+		TALLOC_FREE(frame);
+		return;
+	}
+	RSIVAL(key, 0, (uint32_t)(id & UINT32_MAX));
+	status = dbwrap_delete(db, make_tdb_data(key, sizeof(key)));
+	if (NT_STATUS_IS_OK(status)) {
+		printf("smbd's global record of the open removed\n");
+	} else if (NT_STATUS_EQUAL(status, NT_STATUS_NOT_FOUND)) {
+		printf("smbd had no global record of the open\n");
+	} else {
+		printf("smbd's global record of the open not removed: %s\n",
+		       nt_errstr(status));
+	}
+	TALLOC_FREE(frame);
+}
+
 static int handles_expire(const struct pcore_store_ops *ops,
 			  const struct sca_handles *view, uint64_t id,
 			  bool force)
@@ -285,6 +327,9 @@ static int handles_expire(const struct pcore_store_ops *ops,
 	}
 	printf("expired open %016" PRIx64 " (%s %s)\n", id, open.share_name,
 	       open.path);
+	if (open.state == PCORE_STATE_DISCONNECTED) {
+		handles_drop_global(id);
+	}
 	ret = 0;
 done:
 	if (rec != NULL) {

@@ -10,7 +10,9 @@
 #   close     the record is gone from every node's copy
 #   expiry    a disconnected open past its timeout is gone from every copy
 #   tool      ctdb_handles list/counts print the same on every node; show;
-#             expire of a connected open refused, of a disconnected one done
+#             expire of a connected open refused; a disconnected open that
+#             refuses a conflicting open through node 3, expired by the tool
+#             on node 3: gone from every copy, the open succeeds
 #   bad input a corrupt record, a record of format version 0, a record owned
 #             by node 7 (never in the cluster), two records claiming one
 #             create GUID: each reported by the tool, smbd logs the bad ones,
@@ -142,7 +144,7 @@ log1() { cat "$SAMBA_CA_RUN/node1/log/smbd.log"* 2>/dev/null; }
 echo "check: a persistent grant through node 1 is on every node when answered"
 send connect A "//$NODE1/$SAMBA_CA_CA_SHARE" "$CRED"
 expect "connect to [$SAMBA_CA_CA_SHARE] on node 1" '^OK'
-send open A grant.txt rw rw 60000 RWH 1
+send open A grant.txt 0x12019f 7 60000 RWH 1
 expect "granted persistent" 'persistent=1'
 id=$(fid_of)
 key="PH/open/$id"
@@ -151,7 +153,7 @@ if [ "$h" = "1 2 3" ]; then ok "$key in the copy of nodes $h"; else notok "$key 
 
 echo "check: stock control ([$SAMBA_CA_SHARE], no module): the same check must fail"
 send connect S "//$NODE1/$SAMBA_CA_SHARE" "$CRED"
-send open S stock.txt rw rw 60000 RWH 1
+send open S stock.txt 0x12019f 7 60000 RWH 1
 sid=$(fid_of)
 h=$(holders "PH/open/${sid:-none}")
 if [ "$h" = "1 2 3" ]; then
@@ -162,7 +164,7 @@ fi
 send close S
 
 echo "check: a close removes the record from every node"
-send open A closed.txt rw rw 60000 RWH 1
+send open A closed.txt 0x12019f 7 60000 RWH 1
 cid=$(fid_of)
 [ "$(holders "PH/open/$cid")" = "1 2 3" ] || notok "closed.txt not on every node before the close"
 send close A
@@ -172,7 +174,7 @@ if [ -z "$h" ]; then ok "PH/open/$cid gone from every node when the close is ans
 
 echo "check: an expired open is removed from every node"
 send connect E "//$NODE1/$SAMBA_CA_CA_SHARE" "$CRED"
-send open E expire.txt rw rw 3000 RWH 1
+send open E expire.txt 0x12019f 7 3000 RWH 1
 expect "granted persistent, timeout 3 s" 'persistent=1'
 eid=$(fid_of)
 [ "$(holders "PH/open/$eid")" = "1 2 3" ] || notok "expire.txt not on every node before the drop"
@@ -180,7 +182,7 @@ send drop E
 if wait_gone "PH/open/$eid" 20; then ok "PH/open/$eid (timeout 3 s) gone from every node after its expiry"; else notok "PH/open/$eid still held by $(holders "PH/open/$eid") 20 s after the drop"; fi
 
 echo "check: ctdb_handles gives the same answer on every node"
-send open A held.txt rw rw 60000 RWH 1
+send open A held.txt 0x12019f 7 60000 RWH 1
 hid=$(fid_of)
 for n in 1 2 3; do
 	tool "$n" list >"$work/list.$n" 2>&1 || notok "ctdb_handles list on node $n failed: $(cat "$work/list.$n")"
@@ -205,6 +207,27 @@ if tool 3 expire "$id" >"$work/exp" 2>&1; then notok "expire of a connected open
 fi
 tool 1 show 123456789abcdef >"$work/show" 2>&1 && notok "show of an unknown id succeeded" || ok "show of an unknown id: $(head -1 "$work/show")"
 tool 1 show nothex >"$work/show" 2>&1 && notok "show of a bad id succeeded" || ok "show of a bad id: $(head -1 "$work/show")"
+
+echo "check: ctdb_handles expire of a disconnected open frees the file on every node"
+send connect F "//$NODE1/$SAMBA_CA_CA_SHARE" "$CRED"
+send open F admin-expire.txt 0x12019f 0 60000 RWH 1
+expect "granted persistent (share none)" 'persistent=1'
+fid=$(fid_of)
+send drop F
+for i in $(seq 1 20); do
+	tool 1 list 2>/dev/null | grep -q "^$fid disconnected" && break
+	sleep 0.5
+done
+tool 3 list 2>/dev/null | grep -q "^$fid disconnected" && ok "node 3 lists $fid as disconnected" || notok "$fid not listed disconnected"
+send connect G "//198.18.1.13/$SAMBA_CA_CA_SHARE" "$CRED"
+send plain G admin-expire.txt 0x12019f 7
+expect "before the expire, a conflicting open through node 3 is refused" '^ERR 0xc0000467'
+tool 3 expire "$fid" >"$work/exp" 2>&1 && ok "expired through node 3: $(cat "$work/exp")" || notok "expire $fid: $(cat "$work/exp")"
+h=$(holders "PH/open/$fid")
+[ -z "$h" ] && ok "the record is gone from every node" || notok "still held by nodes $h"
+send plain G admin-expire.txt 0x12019f 7
+expect "after the expire, the same open through node 3 succeeds" '^OK'
+send close G
 
 echo "check: bad records in the cluster store"
 # A real record, from node 2's copy (the ctdb header cut off), made bad.
@@ -265,7 +288,7 @@ grep -q "^$id connected" "$work/blist.1" && grep -q "^$hid connected" "$work/bli
 # smbd meets them: a new tree connect scans the store
 send connect B "//$NODE1/$SAMBA_CA_CA_SHARE" "$CRED"
 expect "a new tree connect on node 1 with bad records in the store" '^OK'
-send open B after-bad.txt rw rw 60000 RWH 1
+send open B after-bad.txt 0x12019f 7 60000 RWH 1
 expect "a new persistent open is granted beside the bad records" 'persistent=1'
 bid=$(fid_of)
 [ "$(holders "PH/open/$bid")" = "1 2 3" ] && ok "and is on every node" || notok "after-bad.txt not on every node"
@@ -297,7 +320,7 @@ echo "check: a commit slower than the bound is undone and not acknowledged"
 echo "persistent:cluster commit timeout = 1" >"$EXTRA"
 send connect T "//$NODE1/$SAMBA_CA_CA_SHARE" "$CRED"
 : >"$EXTRA"
-send open T slow.txt rw rw 60000 RWH 1
+send open T slow.txt 0x12019f 7 60000 RWH 1
 if [[ "$reply" =~ persistent=1 ]]; then
 	notok "granted persistent although the commit exceeded the bound"
 else
@@ -312,7 +335,7 @@ log1 | grep -q "more than \"persistent:cluster commit timeout\"" &&
 log1 | grep -q "slow commit undone" && ok "logged: slow commit undone" || notok "the undo was not logged"
 send close T
 send connect U "//$NODE1/$SAMBA_CA_CA_SHARE" "$CRED"
-send open U fast.txt rw rw 60000 RWH 1
+send open U fast.txt 0x12019f 7 60000 RWH 1
 expect "with the default bound again, the next connection's grant is persistent" 'persistent=1'
 
 echo "check: node 1's ctdbd killed: nothing granted persistent, no panic"
@@ -324,7 +347,7 @@ send connect K "//$NODE1/$SAMBA_CA_CA_SHARE" "$CRED"
 cpid=$(cat "$SAMBA_CA_RUN/node1/run/ctdbd.pid" 2>/dev/null)
 [ -n "$cpid" ] && kill -9 "$cpid" || notok "no ctdbd pid for node 1"
 sleep 1
-send open K killed.txt rw rw 60000 RWH 1
+send open K killed.txt 0x12019f 7 60000 RWH 1
 if [[ "$reply" =~ persistent=1 ]]; then
 	notok "granted persistent with node 1's ctdbd dead"
 else
@@ -344,7 +367,7 @@ echo "check: whole-cluster restart: node 1 alone takes no update until every nod
 h=$(holders "$key")
 [[ " $h " == *" 1 "* ]] && ok "node 1's copy kept $key through the restart" || notok "node 1 lost $key in the restart"
 send connect R "//$NODE1/$SAMBA_CA_CA_SHARE" "$CRED"
-send open R alone.txt rw rw 60000 RWH 1
+send open R alone.txt 0x12019f 7 60000 RWH 1
 if [[ "$reply" =~ persistent=1 ]]; then
 	notok "node 1 alone after a whole-cluster start granted a persistent open"
 else
@@ -357,7 +380,7 @@ log1 | grep -q "have not yet been active" &&
 echo "persistent:cluster start check = no" >"$EXTRA"
 send connect X "//$NODE1/$SAMBA_CA_CA_SHARE" "$CRED"
 : >"$EXTRA"
-send open X alone-unchecked.txt rw rw 60000 RWH 1
+send open X alone-unchecked.txt 0x12019f 7 60000 RWH 1
 if [[ "$reply" =~ persistent=1 ]]; then
 	ok "control (persistent:cluster start check = no): node 1 alone grants persistent, so the check is what refused"
 else
@@ -372,7 +395,7 @@ for i in $(seq 1 60); do
 	sleep 1
 done
 send connect W "//$NODE1/$SAMBA_CA_CA_SHARE" "$CRED"
-send open W together.txt rw rw 60000 RWH 1
+send open W together.txt 0x12019f 7 60000 RWH 1
 expect "once every node is back, node 1 grants persistent again" 'persistent=1'
 wid=$(fid_of)
 [ "$(holders "PH/open/${wid:-none}")" = "1 2 3" ] && ok "and the grant is on every node" || notok "together.txt on nodes '$(holders "PH/open/${wid:-none}")'"
