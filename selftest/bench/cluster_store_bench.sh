@@ -23,6 +23,7 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 set -a
+# shellcheck source=/dev/null
 . "${SAMBA_CA_ENV:-$top/.build/samba.env}"
 set +a
 CLUSTER=$top/selftest/cluster/cluster.sh

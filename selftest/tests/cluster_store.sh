@@ -92,7 +92,7 @@ CRED="$SAMBA_CA_USER%$SAMBA_CA_PASSWORD"
 
 # The driver in the client namespace, as a coprocess.
 coproc D { "$CLUSTER" client "$DRV" 2>&1; }
-D_PID=$D_PID
+D_PID=${D_PID:?}
 reply=
 send() {
 	echo "$*" >&"${D[1]}"
