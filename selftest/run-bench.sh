@@ -9,6 +9,8 @@
 #   ctdb store: one update through a CTDB PERSISTENT / REPLICATED database
 #               on the 3-node test cluster vs a local append+fdatasync
 #               (root only: the test cluster needs it)
+#   cluster store: create+close and lock+unlock on the 3-node test cluster,
+#               persistent [ca] vs durable [share] (root only)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 set -a
@@ -28,6 +30,8 @@ bash "$top/selftest/bench/persistent_clients_bench.sh" || rc=1
 echo "== CTDB cluster store"
 if [ "$(id -u)" = 0 ]; then
 	bash "$top/selftest/bench/ctdb_store_bench.sh" || rc=1
+	echo "== cluster store: persistent vs durable on the test cluster"
+	bash "$top/selftest/bench/cluster_store_bench.sh" || rc=1
 else
 	echo "skipped: the test cluster needs root"
 fi

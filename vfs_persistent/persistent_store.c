@@ -25,6 +25,7 @@
 #include "util_tdb.h"
 #include "lib/util/dlinklist.h"
 #include "persistent_glue.h"
+#include "persistent_store_ctdb.h"
 
 /* Every store this process opened, one per path. */
 static struct persistent_db *persistent_dbs;
@@ -459,10 +460,20 @@ struct persistent_db *persistent_db_get(const char *path)
 	 * The journal (vfs_persistent.8): on by default for a local store;
 	 * a clustered store is a CTDB database with its own durability.
 	 */
-	if (lp_parm_bool(GLOBAL_SECTION_SNUM,
-			 "persistent",
-			 "journal",
-			 !lp_clustering()))
+	if (lp_clustering()) {
+		/* A node's journal is invisible to the other nodes. */
+		if (lp_parm_bool(GLOBAL_SECTION_SNUM,
+				 "persistent",
+				 "journal",
+				 false))
+		{
+			DBG_WARNING("\"persistent:journal\" is ignored with "
+				    "clustering = yes\n");
+		}
+	} else if (lp_parm_bool(GLOBAL_SECTION_SNUM,
+				"persistent",
+				"journal",
+				true))
 	{
 		pdb->journal_path = talloc_asprintf(pdb, "%s.journal", path);
 		if (pdb->journal_path == NULL) {
@@ -481,7 +492,7 @@ struct persistent_db *persistent_db_get(const char *path)
 	 * again and remove the other's new one.  A TDB that cannot be opened
 	 * (torn by a power loss) is rebuilt there too, under the same lock.
 	 */
-	if (pdb->journal_path == NULL) {
+	if (pdb->journal_path == NULL && !lp_clustering()) {
 		pdb->db = persistent_db_open_tdb(pdb);
 		if (pdb->db == NULL) {
 			DBG_ERR("cannot open the persistent handle store %s: "
@@ -508,6 +519,11 @@ struct persistent_db *persistent_db_get(const char *path)
 	if (pdb->journal_path != NULL) {
 		ops.clear = persistent_db_clear;
 		ops.log = persistent_db_log;
+	}
+	/* With clustering = yes, the cluster store instead. */
+	if (lp_clustering() && !persistent_ctdb_store_open(pdb, &ops)) {
+		TALLOC_FREE(pdb);
+		return NULL;
 	}
 
 	st = pcore_store_new(&ops, &pdb->store);

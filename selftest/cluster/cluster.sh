@@ -62,7 +62,8 @@ usage: $PROG COMMAND [ARGS]
   cut|heal NODE         take NODE's link to the bridge down / up
   whohas IP             the node (1..N) hosting public address IP (ctdb ip)
 environment: SAMBA_CA_RUN (run dir, now $RUN), SAMBA_CA_ENV (samba.env),
-  SAMBA_CA_UP_TIMEOUT (s, default 120), SAMBA_CA_NS_PREFIX (default sca)
+  SAMBA_CA_UP_TIMEOUT (s, default 120), SAMBA_CA_NS_PREFIX (default sca),
+  SAMBA_CA_NODE_GLOBAL (smb.conf lines added to every node's [global])
 EOF
 }
 
@@ -369,6 +370,7 @@ EOF
 	disable spoolss = yes
 	usershare path =
 	server min protocol = SMB2_02
+${SAMBA_CA_NODE_GLOBAL:+$(printf '%s\n' "$SAMBA_CA_NODE_GLOBAL" | sed 's/^/\t/')}
 
 [$SHARE]
 	path = $SHARED/$SHARE

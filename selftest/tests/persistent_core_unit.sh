@@ -30,7 +30,8 @@ for name in samba_ca_persistent_record_test \
 	samba_ca_persistent_journaled_store_test \
 	samba_ca_persistent_cookie_test \
 	samba_ca_persistent_conflict_test \
-	samba_ca_persistent_c_api_test; do
+	samba_ca_persistent_c_api_test \
+	samba_ca_handles_view_test; do
 	bin="$dir/$name"
 	if [ ! -x "$bin" ]; then
 		# waf may place it elsewhere under bin/default; look before failing.

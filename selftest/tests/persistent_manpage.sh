@@ -16,6 +16,8 @@ echo "built ($(wc -l <"$page") lines)"
 for opt in "persistent:timeout" "persistent:max timeout" \
 	"persistent:store" "persistent:scan interval" "persistent:journal" \
 	"persistent:sync close" "persistent:boot id file" \
+	"persistent:cluster commit timeout" "persistent:cluster start check" \
+	"persistent:cluster probe" \
 	"smb3 global cap:PERSISTENT HANDLES"; do
 	if ! grep -qF "$opt" "$page"; then
 		echo "FAIL: '$opt' not in the man page"
@@ -24,9 +26,11 @@ for opt in "persistent:timeout" "persistent:max timeout" \
 	echo "documents: $opt"
 done
 module="$SAMBA_CA_TOP/vfs_persistent/vfs_persistent.c
-$SAMBA_CA_TOP/vfs_persistent/persistent_store.c"
+$SAMBA_CA_TOP/vfs_persistent/persistent_store.c
+$SAMBA_CA_TOP/vfs_persistent/persistent_store_ctdb.c"
 for opt in '"timeout"' '"max timeout"' '"store"' '"scan interval"' \
-	'"journal"' '"sync close"' '"boot id file"'; do
+	'"journal"' '"sync close"' '"boot id file"' \
+	'"cluster commit timeout"' '"cluster start check"' '"cluster probe"'; do
 	# shellcheck disable=SC2086
 	grep -qF "$opt" $module || {
 		echo "FAIL: the module no longer reads $opt"
@@ -37,4 +41,17 @@ if command -v groff >/dev/null; then
 	groff -man -Tutf8 "$page" >/dev/null
 	echo "renders with groff"
 fi
+
+tool_page="$SAMBA_CA_OUT/docs/ctdb_handles.8"
+grep -q '^\.TH "CTDB_HANDLES" "8"' "$tool_page" 2>/dev/null || {
+	echo "FAIL: $tool_page not built as a section 8 man page"
+	exit 1
+}
+for cmd in list counts show expire; do
+	grep -q "^\\fB$cmd\\fR\|^$cmd" "$tool_page" || {
+		echo "FAIL: ctdb_handles(8) does not document $cmd"
+		exit 1
+	}
+done
+echo "ctdb_handles.8 built, documents list, counts, show, expire"
 echo PASS
