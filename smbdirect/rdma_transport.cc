@@ -406,6 +406,23 @@ Status RdmaTransport::RdmaRead(uint8_t* local, size_t len,
   return OneSided(IBV_WR_RDMA_READ, local, len, remote);
 }
 
+void RdmaTransport::Addresses(sockaddr_storage* peer,
+                              sockaddr_storage* local) const {
+  memset(peer, 0, sizeof(*peer));
+  memset(local, 0, sizeof(*local));
+  if (id_ == nullptr) {
+    return;
+  }
+  const sockaddr* p = rdma_get_peer_addr(id_);
+  const sockaddr* l = rdma_get_local_addr(id_);
+  auto len = [](const sockaddr* sa) -> size_t {
+    return sa->sa_family == AF_INET6 ? sizeof(sockaddr_in6)
+                                     : sizeof(sockaddr_in);
+  };
+  if (p != nullptr) memcpy(peer, p, len(p));
+  if (l != nullptr) memcpy(local, l, len(l));
+}
+
 RdmaListener::~RdmaListener() {
   if (id_ != nullptr) {
     rdma_destroy_id(id_);

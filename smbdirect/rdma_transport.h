@@ -29,6 +29,7 @@
 #include "transport.h"
 
 struct rdma_cm_id;
+struct sockaddr_storage;
 struct rdma_event_channel;
 struct ibv_pd;
 struct ibv_cq;
@@ -62,6 +63,8 @@ class RdmaTransport : public Transport {
                   const BufferDescriptorV1& remote) override;
   void Close() override;
   bool closed() const override { return closed_; }
+  // The peer's and our address of the connection (RDMA CM's, IP-based).
+  void Addresses(sockaddr_storage* peer, sockaddr_storage* local) const;
 
  private:
   friend class RdmaListener;
