@@ -206,12 +206,14 @@ void PrintRelay(sd::Relay* r, const char* label) {
   if (r == nullptr) return;
   const sd::RelayStats& s = r->stats();
   printf("%s: relay to smbd %llu messages %llu bytes, to client %llu "
-         "messages %llu bytes, reassembly copies %llu bytes\n",
+         "messages %llu bytes, reassembly copies %llu bytes, buffered for "
+         "smbd %llu bytes\n",
          label, (unsigned long long)s.messages_to_smbd,
          (unsigned long long)s.bytes_to_smbd,
          (unsigned long long)s.messages_to_client,
          (unsigned long long)s.bytes_to_client,
-         (unsigned long long)r->connection().bytes_copied());
+         (unsigned long long)r->connection().bytes_copied(),
+         (unsigned long long)s.bytes_buffered);
 }
 
 // Bad input on a raw SMB Direct peer: the relay must drop the connection

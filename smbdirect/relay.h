@@ -73,6 +73,9 @@ struct RelayStats {
   uint64_t bytes_to_smbd = 0;     // SMB2 bytes, without the prefix
   uint64_t bytes_to_client = 0;
   uint64_t keepalives_dropped = 0;  // NBSS keepalives from smbd
+  // Bytes towards smbd copied into the relay's buffer because smbd's
+  // socket was full (the rest went from the receive buffer to the socket).
+  uint64_t bytes_buffered = 0;
 };
 
 class Relay {

@@ -83,7 +83,7 @@ out=$("$tool" --smbd-socket "$sock" --share plain -U "$SCA_USER%$SCA_PASS" \
 	--size 65536 transfer stock.bin 2>&1)
 rc=$?
 echo "$out" | sed 's/^/  stock: /'
-if [ $rc -ne 0 ] && echo "$out" | grep -q "dropped: transport error: connect to smbd at $sock: No such file or directory"; then
+if [ $rc -ne 0 ] && grep -q "dropped: transport error: connect to smbd at $sock: No such file or directory" <<<"$out"; then
 	ok "stock smbd (no listener socket): the negotiated connection could not be passed (connect: no such file)"
 else
 	bad "stock smbd: expected the hand-over to fail for want of the listener socket (rc $rc)"
@@ -118,8 +118,8 @@ while read -r label opts; do
 		continue
 	fi
 	case "$opts" in
-	*--seal*) echo "$out" | grep -q '(sealed)' || { bad "$label: not sealed"; continue; } ;;
-	*) echo "$out" | grep -q 'signing .* (active)' || { bad "$label: signing not active"; continue; } ;;
+	*--seal*) grep -q '(sealed)' <<<"$out" || { bad "$label: not sealed"; continue; } ;;
+	*) grep -q 'signing .* (active)' <<<"$out" || { bad "$label: signing not active"; continue; } ;;
 	esac
 	rm -f "$work/$name"
 	sca_smbclient "$dir" "$addr" plain "get $name $work/$name" >/dev/null 2>&1
@@ -159,15 +159,15 @@ for c in "wrong version:bad version" "too-small receive size:bad size" \
 	"data message longer than the posted receive:transport error"; do
 	label=${c%%:*}
 	code=${c#*:}
-	if echo "$out" | grep -q "^$label: connection [0-9]* dropped: $code" &&
-		echo "$out" | grep -q "^listener: smbdirect: connection [0-9]* from .* dropped: $code"; then
+	if grep -q "^$label: connection [0-9]* dropped: $code" <<<"$out" &&
+		grep -q "^listener: smbdirect: connection [0-9]* from .* dropped: $code" <<<"$out"; then
 		ok "bad input ($label): dropped, log line says $code"
 	else
 		bad "bad input ($label): no drop for '$code' with a log line"
 	fi
 done
-if [ $rc -eq 0 ] && echo "$out" | grep -q '^good after bad input: .*sha256 \([0-9a-f]*\), read .* sha256 ' &&
-	echo "$out" | grep -q '^new after bad input: '; then
+if [ $rc -eq 0 ] && grep -q '^good after bad input: .*sha256 \([0-9a-f]*\), read .* sha256 ' <<<"$out" &&
+	grep -q '^new after bad input: ' <<<"$out"; then
 	ok "after the bad input the good connection and a new one transferred files"
 else
 	bad "transfers after the bad input (rc $rc)"
