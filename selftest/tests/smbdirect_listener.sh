@@ -23,6 +23,10 @@
 #  4. Bad input on smbd's listener socket (python3): a short message, a
 #     bad magic, no file descriptor: each dropped with smbd's log line,
 #     smbd still serves TCP.
+#  5. The listener's smb.conf options (samba_ca_smbdirect_listener
+#     --check): a good file read as written; bad values and an unknown
+#     option refused naming the line; the man page built and listing
+#     every option.
 #
 # Root (the test user, loopback address).  Exit 0 pass, 1 fail.
 
@@ -213,6 +217,57 @@ if kill -0 "$parent" 2>/dev/null &&
 	ok "smbd still serves TCP after the bad input"
 else
 	bad "smbd does not serve TCP after the bad input"
+fi
+
+# --- 5. the listener's smb.conf options and man page ----------------------------
+lst=$SAMBA_TREE/bin/default/samba-ca/smbdirect/samba_ca_smbdirect_listener
+printf '[global]\n\tsmbd:listener socket = %s\n\tsmbdirect:enable = yes\n\tsmbdirect:max fragmented size = 1048576\n\tsmbdirect:receive credit max = 64\n' \
+	"$sock" >"$work/good.conf"
+if out=$("$lst" -s "$work/good.conf" --check 2>&1) &&
+	grep -q "enable yes, smbd socket $sock, send 1364 receive 1364 fragmented 1048576 read/write 1048576, credits 64/255" <<<"$out"; then
+	ok "listener --check reads the options: $out"
+else
+	bad "listener --check on a good smb.conf: $out"
+fi
+while IFS='|' read -r line want; do
+	printf '[global]\n\tsmbd:listener socket = %s\n\tsmbdirect:enable = yes\n\t%s\n' "$sock" "$line" >"$work/bad.conf"
+	out=$("$lst" -s "$work/bad.conf" --check 2>&1)
+	rc=$?
+	if [ $rc -eq 1 ] && grep -q "$want" <<<"$out"; then
+		ok "bad option '$line' refused: ${out#* }"
+	else
+		bad "bad option '$line': rc $rc, $out"
+	fi
+done <<'BADOPTS'
+smbdirect:max receive size = 64|max receive size 64 is below 128
+smbdirect:max fragmented size = 4096|max fragmented size 4096 is below 131072
+smbdirect:receive credit max = 0|credit limits must be above 0
+smbdirect:max fragmented size = 99999999|malformed message: .*bad.conf:4: not a number up to 16777215
+smbdirect:ports = 5445 0|malformed message: .*bad.conf:4: port 0
+smbdirect:enable = perhaps|malformed message: .*bad.conf:4: not a boolean
+smbdirect:max sned size = 2000|malformed message: .*bad.conf:4: unknown option smbdirect:maxsnedsize
+BADOPTS
+printf '[global]\n\tsmbdirect:enable = yes\n' >"$work/nosock.conf"
+if ! out=$("$lst" -s "$work/nosock.conf" --check 2>&1) &&
+	grep -q 'smbdirect:enable = yes needs smbd:listener socket' <<<"$out"; then
+	ok "enable without smbd:listener socket refused"
+else
+	bad "enable without smbd:listener socket: $out"
+fi
+page=$SAMBA_TREE/bin/default/samba-ca/docs/samba_ca_smbdirect_listener.8
+missing=
+for opt in "smbd:listener socket" "smbdirect:enable" "smbdirect:ports" \
+	"smbdirect:receive credit max" "smbdirect:send credit target" \
+	"smbdirect:max send size" "smbdirect:max receive size" \
+	"smbdirect:max fragmented size" "smbdirect:max read write size" \
+	"smbdirect:idle timeout"; do
+	grep -qF "$opt" "$page" 2>/dev/null || missing="$missing '$opt'"
+done
+# (Samba's XSLT cuts the .TH title to 20 characters)
+if grep -q '^\.TH "SAMBA_CA_SMBDIRECT_L[A-Z_]*" "8"' "$page" 2>/dev/null && [ -z "$missing" ]; then
+	ok "man page $page built by waf and documents every option"
+else
+	bad "man page $page: not built or missing$missing"
 fi
 
 echo "smbdirect_listener: $pass passed, $fail failed in $(($(date +%s) - start)) s"
