@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <rdma/rdma_cma.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -103,6 +104,10 @@ void RdmaTransport::Close() {
     ibv_dereg_mr(r.second.mr);
   }
   receives_.clear();
+  if (send_mr_ != nullptr) {
+    ibv_dereg_mr(send_mr_);
+    send_mr_ = nullptr;
+  }
   if (qp_) {
     rdma_destroy_qp(id_);
   }
@@ -288,17 +293,26 @@ Status RdmaTransport::Send(const uint8_t* header, size_t header_len,
   if (closed_) {
     return Status(Code::kTransport, "send on a closed queue pair");
   }
-  // The transport's one copy: into a registered send buffer.
-  std::vector<uint8_t> buffer(header_len + payload_len);
+  // The transport's one copy: into the registered send buffer, registered
+  // once (and again only when a longer message comes); each send waits
+  // for its completion, so one buffer serves them all.
+  const size_t len = header_len + payload_len;
+  if (send_mr_ == nullptr || send_buffer_.size() < len) {
+    if (send_mr_ != nullptr) {
+      ibv_dereg_mr(send_mr_);
+      send_mr_ = nullptr;
+    }
+    send_buffer_.assign(std::max<size_t>(len, 4096), 0);
+    send_mr_ = ibv_reg_mr(pd_, send_buffer_.data(), send_buffer_.size(), 0);
+    if (send_mr_ == nullptr) {
+      return Errno("ibv_reg_mr (send)");
+    }
+  }
   if (header_len > 0) {
-    memcpy(buffer.data(), header, header_len);
+    memcpy(send_buffer_.data(), header, header_len);
   }
   if (payload_len > 0) {
-    memcpy(buffer.data() + header_len, payload, payload_len);
-  }
-  ibv_mr* mr = ibv_reg_mr(pd_, buffer.data(), buffer.size(), 0);
-  if (mr == nullptr) {
-    return Errno("ibv_reg_mr (send)");
+    memcpy(send_buffer_.data() + header_len, payload, payload_len);
   }
   ibv_send_wr wr;
   memset(&wr, 0, sizeof(wr));
@@ -308,11 +322,11 @@ Status RdmaTransport::Send(const uint8_t* header, size_t header_len,
   } else {
     wr.opcode = IBV_WR_SEND;
   }
-  return PostAndWait(&wr, buffer.data(), buffer.size(), mr);
+  return PostAndWait(&wr, send_buffer_.data(), len, send_mr_, false);
 }
 
 Status RdmaTransport::PostAndWait(ibv_send_wr* wr, void* addr, size_t len,
-                                  ibv_mr* mr) {
+                                  ibv_mr* mr, bool deregister) {
   ibv_sge sge;
   sge.addr = reinterpret_cast<uintptr_t>(addr);
   sge.length = static_cast<uint32_t>(len);
@@ -328,7 +342,9 @@ Status RdmaTransport::PostAndWait(ibv_send_wr* wr, void* addr, size_t len,
   } else {
     s = WaitFor(wr->wr_id);
   }
-  ibv_dereg_mr(mr);
+  if (deregister) {
+    ibv_dereg_mr(mr);
+  }
   return s;
 }
 

@@ -59,13 +59,14 @@ cat >"$d/smb.conf" <<CONF
 	read only = no
 CONF
 printf '%s\n%s\n' "$pass" "$pass" | "$bin/smbpasswd" -c "$d/smb.conf" -a -s "$user" >/dev/null
-"$bin/smbd" --foreground --no-process-group --configfile="$d/smb.conf" </dev/null >"$d/smbd.out" 2>&1 &
+# Own session: smbd signals its whole process group when it stops.
+setsid "$bin/smbd" --foreground --no-process-group --configfile="$d/smb.conf" </dev/null >"$d/smbd.out" 2>&1 &
 smbd_pid=$!
 for _ in $(seq 1 100); do
 	[ -S "$d/run/listener.sock" ] && break
 	sleep 0.2
 done
-"$listener" -s "$d/smb.conf" >"$d/listener.log" 2>&1 &
+setsid "$listener" -s "$d/smb.conf" >"$d/listener.log" 2>&1 &
 lpid=$!
 sleep 2
 sed 's/^/  listener: /' "$d/listener.log"
@@ -108,4 +109,5 @@ run tcp-3.1.1-seal "vers=3.1.1,seal"
 sed 's/^/  listener: /' "$d/listener.log" | tail -20
 grep -c 'passed by the listener' "$d/log.smbd" | sed 's/^/  smbd passed connections: /'
 kill "$lpid" "$smbd_pid" 2>/dev/null
+sleep 1
 exit 0
