@@ -21,8 +21,7 @@ SmbDirectClientTransport::SmbDirectClientTransport(
 
 smbclient3::Status SmbDirectClientTransport::Connect(
     std::unique_ptr<smbdirect::Transport> transport, const Config& config,
-    Pump pump, int timeout_ms,
-    std::unique_ptr<SmbDirectClientTransport>* out) {
+    Pump pump, int timeout_ms, std::unique_ptr<SmbDirectClientTransport>* out) {
   std::unique_ptr<SmbDirectClientTransport> t(new SmbDirectClientTransport(
       std::move(transport), config, std::move(pump), timeout_ms));
   Status s = t->connection().Start(NowMs());
@@ -59,8 +58,8 @@ void SmbDirectClientTransport::PollOnce() {
 smbclient3::Status SmbDirectClientTransport::Send(const uint8_t* pdu,
                                                   size_t len) {
   if (driver_.disconnected()) {
-    return smbclient3::Status::IoError(
-        "SMB Direct: " + driver_.disconnect_reason().ToString());
+    return smbclient3::Status::IoError("SMB Direct: " +
+                                       driver_.disconnect_reason().ToString());
   }
   Status s = driver_.connection().SendUpper(
       std::vector<uint8_t>(pdu, pdu + len), NowMs());
@@ -88,7 +87,8 @@ smbclient3::Status SmbDirectClientTransport::Recv(smbclient3::Bytes* pdu) {
 }
 
 void SmbDirectClientTransport::Close() {
-  driver_.connection().Disconnect(Status(Code::kTransport, "closed by the client"));
+  driver_.connection().Disconnect(
+      Status(Code::kTransport, "closed by the client"));
 }
 
 size_t SmbDirectClientTransport::max_message_size() const {

@@ -14,11 +14,10 @@
 #include <functional>
 #include <memory>
 
-#include "driver.h"
-#include "relay.h"  // NowMs
-#include "transport.h"  // smbdirect's, found first (same directory)
-
 #include "../smbclient3/transport.h"
+#include "driver.h"
+#include "relay.h"      // NowMs
+#include "transport.h"  // smbdirect's, found first (same directory)
 
 namespace samba_ca {
 namespace smbdirect {

@@ -51,9 +51,9 @@ Status ParseNumber(const std::string& v, uint64_t max, uint64_t* out) {
   char* end = nullptr;
   unsigned long long n = strtoull(v.c_str(), &end, 10);
   if (errno != 0 || *end != '\0' || n > max) {
-    return Status(Code::kMalformed, "not a number up to " +
-                                        std::to_string(max) + ": \"" + v +
-                                        "\"");
+    return Status(
+        Code::kMalformed,
+        "not a number up to " + std::to_string(max) + ": \"" + v + "\"");
   }
   *out = n;
   return Status::OK();
@@ -89,9 +89,8 @@ Status ReadListenerOptions(const std::string& path, ListenerOptions* out) {
     if (line.empty() || line[0] == '#' || line[0] == ';') continue;
     if (line[0] == '[') {
       size_t e = line.find(']');
-      section = Canonical(line.substr(1, e == std::string::npos
-                                             ? std::string::npos
-                                             : e - 1));
+      section = Canonical(
+          line.substr(1, e == std::string::npos ? std::string::npos : e - 1));
       continue;
     }
     if (section != "global") continue;
@@ -187,8 +186,8 @@ Relay* Listener::Accept(std::unique_ptr<Transport> transport,
   log_("smbdirect: connection " + std::to_string(id) + " from " +
        AddressString(client_addr) + " to " + AddressString(server_addr) +
        " accepted");
-  relays_.push_back(std::unique_ptr<Relay>(
-      new Relay(id, std::move(transport), ro, log_)));
+  relays_.push_back(
+      std::unique_ptr<Relay>(new Relay(id, std::move(transport), ro, log_)));
   Relay* r = relays_.back().get();
   r->Start(now_ms);
   return r;

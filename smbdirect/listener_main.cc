@@ -82,17 +82,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (check) {
-    printf("enable %s, smbd socket %s, send %u receive %u fragmented %u "
-           "read/write %u, credits %u/%u\n",
-           opts.enable ? "yes" : "no", opts.smbd_socket.c_str(),
-           opts.engine.max_send_size, opts.engine.max_receive_size,
-           opts.engine.max_fragmented_recv_size,
-           opts.engine.max_read_write_size, opts.engine.receive_credit_max,
-           opts.engine.send_credit_target);
+    printf(
+        "enable %s, smbd socket %s, send %u receive %u fragmented %u "
+        "read/write %u, credits %u/%u\n",
+        opts.enable ? "yes" : "no", opts.smbd_socket.c_str(),
+        opts.engine.max_send_size, opts.engine.max_receive_size,
+        opts.engine.max_fragmented_recv_size, opts.engine.max_read_write_size,
+        opts.engine.receive_credit_max, opts.engine.send_credit_target);
     return 0;
   }
   if (!opts.enable) {
-    Log("smbdirect: smbdirect:enable is not set in " + conf + ": not listening");
+    Log("smbdirect: smbdirect:enable is not set in " + conf +
+        ": not listening");
     return 0;
   }
   std::string devices;

@@ -161,9 +161,12 @@ bool Transfer(World& w, sc::Smb2Client* c, const Args& a,
   if (!Check(c->Create(cr, &open), "create")) return false;
   const uint32_t chunk = c->max_io_size();
   for (uint64_t off = 0; off < data.size(); off += chunk) {
-    uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(chunk, data.size() - off));
+    uint32_t n =
+        static_cast<uint32_t>(std::min<uint64_t>(chunk, data.size() - off));
     uint32_t written = 0;
-    if (!Check(c->Write(open.response.file_id, off, data.data() + off, n, &written), "write"))
+    if (!Check(c->Write(open.response.file_id, off, data.data() + off, n,
+                        &written),
+               "write"))
       return false;
     if (written != n) {
       fprintf(stderr, "FAIL: short write %u of %u\n", written, n);
@@ -173,7 +176,8 @@ bool Transfer(World& w, sc::Smb2Client* c, const Args& a,
   std::vector<uint8_t> back;
   for (uint64_t off = 0;;) {
     sc::Bytes part;
-    if (!Check(c->Read(open.response.file_id, off, chunk, &part), "read")) return false;
+    if (!Check(c->Read(open.response.file_id, off, chunk, &part), "read"))
+      return false;
     if (part.empty()) break;
     back.insert(back.end(), part.begin(), part.end());
     off += part.size();
@@ -192,28 +196,30 @@ bool Transfer(World& w, sc::Smb2Client* c, const Args& a,
 
 void PrintInfo(sc::Smb2Client* c, const char* label) {
   const sc::ConnectionInfo& i = c->info();
-  printf("%s: dialect 0x%04x signing %s%s cipher %s%s signed-verified %llu "
-         "encrypted-opened %llu\n",
-         label, i.dialect, sc::SigningAlgorithmName(i.signing_algorithm),
-         i.signing_active ? " (active)" : "",
-         i.cipher_negotiated || i.encrypting ? sc::CipherName(i.cipher) : "none",
-         i.encrypting ? " (sealed)" : "",
-         (unsigned long long)i.signed_responses_verified,
-         (unsigned long long)i.encrypted_responses_opened);
+  printf(
+      "%s: dialect 0x%04x signing %s%s cipher %s%s signed-verified %llu "
+      "encrypted-opened %llu\n",
+      label, i.dialect, sc::SigningAlgorithmName(i.signing_algorithm),
+      i.signing_active ? " (active)" : "",
+      i.cipher_negotiated || i.encrypting ? sc::CipherName(i.cipher) : "none",
+      i.encrypting ? " (sealed)" : "",
+      (unsigned long long)i.signed_responses_verified,
+      (unsigned long long)i.encrypted_responses_opened);
 }
 
 void PrintRelay(sd::Relay* r, const char* label) {
   if (r == nullptr) return;
   const sd::RelayStats& s = r->stats();
-  printf("%s: relay to smbd %llu messages %llu bytes, to client %llu "
-         "messages %llu bytes, reassembly copies %llu bytes, buffered for "
-         "smbd %llu bytes\n",
-         label, (unsigned long long)s.messages_to_smbd,
-         (unsigned long long)s.bytes_to_smbd,
-         (unsigned long long)s.messages_to_client,
-         (unsigned long long)s.bytes_to_client,
-         (unsigned long long)r->connection().bytes_copied(),
-         (unsigned long long)s.bytes_buffered);
+  printf(
+      "%s: relay to smbd %llu messages %llu bytes, to client %llu "
+      "messages %llu bytes, reassembly copies %llu bytes, buffered for "
+      "smbd %llu bytes\n",
+      label, (unsigned long long)s.messages_to_smbd,
+      (unsigned long long)s.bytes_to_smbd,
+      (unsigned long long)s.messages_to_client,
+      (unsigned long long)s.bytes_to_client,
+      (unsigned long long)r->connection().bytes_copied(),
+      (unsigned long long)s.bytes_buffered);
 }
 
 // Bad input on a raw SMB Direct peer: the relay must drop the connection
@@ -316,7 +322,8 @@ int BadInput(const Args& a) {
                 });
   ok &= BadCase(w, "truncated negotiate", sd::Code::kTruncated,
                 [](sd::LoopbackTransport* t, World&) {
-                  std::vector<uint8_t> m = Negotiate(0x0100, 0x0100, 1364, 1048576);
+                  std::vector<uint8_t> m =
+                      Negotiate(0x0100, 0x0100, 1364, 1048576);
                   m.resize(11);
                   SendRaw(t, m);
                 });
@@ -348,7 +355,8 @@ int BadInput(const Args& a) {
   }
   ok &= Transfer(w, good.get(), a, a.name + ".good", "good after bad input");
   std::unique_ptr<sc::Smb2Client> fresh = w.NewClient();
-  if (!Check(fresh->Connect(), "new connection after bad input: connect")) return 1;
+  if (!Check(fresh->Connect(), "new connection after bad input: connect"))
+    return 1;
   ok &= Transfer(w, fresh.get(), a, a.name + ".new", "new after bad input");
   printf("listener: accepted %llu connections, %llu ended, %zu live\n",
          (unsigned long long)w.listener().counts().accepted,
@@ -397,10 +405,14 @@ int main(int argc, char** argv) {
       a.pass = p == std::string::npos ? "" : v.substr(p + 1);
     } else if (s == "--dialect") {
       if (!next(&v)) return Usage();
-      if (v == "3.0") a.dialect = sc::kDialect300;
-      else if (v == "3.0.2") a.dialect = sc::kDialect302;
-      else if (v == "3.1.1") a.dialect = sc::kDialect311;
-      else return Usage();
+      if (v == "3.0")
+        a.dialect = sc::kDialect300;
+      else if (v == "3.0.2")
+        a.dialect = sc::kDialect302;
+      else if (v == "3.1.1")
+        a.dialect = sc::kDialect311;
+      else
+        return Usage();
     } else if (s == "--seal") {
       a.seal = true;
     } else if (s == "--size") {

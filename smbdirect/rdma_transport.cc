@@ -8,6 +8,7 @@
 #include <infiniband/verbs.h>
 #include <netinet/in.h>
 #include <rdma/rdma_cma.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -266,6 +267,11 @@ Status RdmaTransport::WaitFor(uint64_t wr_id) {
     Status s = PollOnce(wr_id, &found);
     if (!s.ok()) {
       return s;
+    }
+    if (!found) {
+      // Soft-RoCE completes the work in the kernel, on these same CPUs:
+      // give it the CPU rather than spin.
+      sched_yield();
     }
   }
   return Status::OK();

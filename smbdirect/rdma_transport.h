@@ -96,7 +96,7 @@ class RdmaTransport : public Transport {
   std::map<uint64_t, Receive> receives_;  // posted, by wr_id
   std::deque<std::vector<uint8_t>> completed_;
   std::map<uint32_t, ibv_mr*> regions_;  // by rkey
-  std::vector<uint8_t> send_buffer_;      // registered once, as send_mr_
+  std::vector<uint8_t> send_buffer_;     // registered once, as send_mr_
   ibv_mr* send_mr_ = nullptr;
 };
 

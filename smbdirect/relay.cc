@@ -55,7 +55,8 @@ std::string AddressString(const sockaddr_storage& addr) {
   if (addr.ss_family == AF_INET6) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&addr);
     inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof(buf));
-    return "[" + std::string(buf) + "]:" + std::to_string(ntohs(in6->sin6_port));
+    return "[" + std::string(buf) +
+           "]:" + std::to_string(ntohs(in6->sin6_port));
   }
   return "(family " + std::to_string(addr.ss_family) + ")";
 }
@@ -160,9 +161,9 @@ Status Relay::Start(uint64_t now_ms) {
 void Relay::OnClientMessage(const uint8_t* data, size_t len) {
   if (len > kMaxPrefixedLength) {
     // Cannot happen with a sane max fragmented size; refused anyway.
-    pending_error_ = Status(Code::kOversize,
-                            "SMB2 message of " + std::to_string(len) +
-                                " bytes does not fit Direct-TCP framing");
+    pending_error_ =
+        Status(Code::kOversize, "SMB2 message of " + std::to_string(len) +
+                                    " bytes does not fit Direct-TCP framing");
     return;
   }
   uint8_t prefix[4] = {kNbssMessage, static_cast<uint8_t>(len >> 16),
@@ -318,8 +319,7 @@ bool Relay::Step(uint64_t now_ms) {
          AddressString(options_.client_addr) + " negotiated (send " +
          std::to_string(c.max_send_size()) + ", receive " +
          std::to_string(c.max_receive_size()) + ", fragmented " +
-         std::to_string(c.max_fragmented_send_size()) +
-         "), passed to smbd");
+         std::to_string(c.max_fragmented_send_size()) + "), passed to smbd");
   }
   if (smbd_fd_ == -1) {
     return true;
@@ -360,8 +360,8 @@ void Relay::Finish(const Status& why) {
   log_("smbdirect: connection " + std::to_string(id_) + " from " +
        AddressString(options_.client_addr) + " dropped: " + why.ToString() +
        " (to smbd " + std::to_string(stats_.messages_to_smbd) +
-       " messages, to the client " +
-       std::to_string(stats_.messages_to_client) + ")");
+       " messages, to the client " + std::to_string(stats_.messages_to_client) +
+       ")");
 }
 
 }  // namespace smbdirect

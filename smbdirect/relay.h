@@ -70,7 +70,7 @@ struct RelayOptions {
 struct RelayStats {
   uint64_t messages_to_smbd = 0;
   uint64_t messages_to_client = 0;
-  uint64_t bytes_to_smbd = 0;     // SMB2 bytes, without the prefix
+  uint64_t bytes_to_smbd = 0;  // SMB2 bytes, without the prefix
   uint64_t bytes_to_client = 0;
   uint64_t keepalives_dropped = 0;  // NBSS keepalives from smbd
   // Bytes towards smbd copied into the relay's buffer because smbd's
@@ -82,8 +82,8 @@ class Relay {
  public:
   using LogFn = std::function<void(const std::string&)>;
 
-  Relay(uint64_t id, std::unique_ptr<Transport> transport,
-        RelayOptions options, LogFn log);
+  Relay(uint64_t id, std::unique_ptr<Transport> transport, RelayOptions options,
+        LogFn log);
   ~Relay();
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
