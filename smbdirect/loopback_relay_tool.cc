@@ -346,6 +346,41 @@ int BadInput(const Args& a) {
                   SendRaw(t, DataMessage(8000, 0));
                 });
 
+  // A client that goes away with a file open and data written: its
+  // connection ends with a log line, nothing else is touched.
+  {
+    std::unique_ptr<sc::Smb2Client> c = w.NewClient();
+    if (!Check(c->Connect(), "mid-session client: connect")) return 1;
+    const uint64_t id = w.last_relay()->id();
+    sc::CreateRequest cr;
+    cr.name = a.name + ".dropped";
+    cr.create_disposition = sc::kDispositionOverwriteIf;
+    sc::OpenResult open;
+    std::vector<uint8_t> data(c->max_io_size(), 0x5a);
+    uint32_t written = 0;
+    ok &= Check(c->Create(cr, &open), "mid-session client: create") &&
+          Check(c->Write(open.response.file_id, 0, data.data(),
+                         static_cast<uint32_t>(data.size()), &written),
+                "mid-session client: write");
+    c->DropConnection();
+    sd::Status reason;
+    bool ended = false;
+    const uint64_t deadline = sd::NowMs() + 5000;
+    while (!ended && sd::NowMs() < deadline) {
+      w.Pump();
+      ended = w.listener().Ended(id, &reason);
+    }
+    if (ended && reason.code() == sd::Code::kTransport) {
+      printf("disconnect mid-session: connection %llu dropped: %s\n",
+             (unsigned long long)id, reason.ToString().c_str());
+    } else {
+      fprintf(stderr, "FAIL: disconnect mid-session: connection %llu %s\n",
+              (unsigned long long)id,
+              ended ? reason.ToString().c_str() : "not dropped within 5 s");
+      ok = false;
+    }
+  }
+
   // The good connection and a new one still work.
   sd::Status good_reason;
   if (w.listener().Ended(good_id, &good_reason)) {

@@ -17,7 +17,8 @@
 #  3. Bad SMB Direct input through the listener while a good connection
 #     stays up: wrong version, too-small receive and fragmented sizes, a
 #     truncated negotiate, an over-long data message, a remaining length
-#     that does not add up, a message longer than the posted receive:
+#     that does not add up, a message longer than the posted receive,
+#     and a client gone mid-session (a file open, 1 MiB written):
 #     each connection dropped with a log line naming why; then the good
 #     connection and a new one transfer files; smbd's parent still runs.
 #  4. Bad input on smbd's listener socket (python3): a short message, a
@@ -170,6 +171,11 @@ for c in "wrong version:bad version" "too-small receive size:bad size" \
 		bad "bad input ($label): no drop for '$code' with a log line"
 	fi
 done
+if grep -q '^disconnect mid-session: connection [0-9]* dropped: transport error' <<<"$out"; then
+	ok "a client gone mid-session (file open, 1 MiB written): its connection dropped with a log line"
+else
+	bad "a client gone mid-session: no drop"
+fi
 if [ $rc -eq 0 ] && grep -q '^good after bad input: .*sha256 \([0-9a-f]*\), read .* sha256 ' <<<"$out" &&
 	grep -q '^new after bad input: ' <<<"$out"; then
 	ok "after the bad input the good connection and a new one transferred files"
