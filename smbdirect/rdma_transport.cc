@@ -8,7 +8,9 @@
 #include <infiniband/verbs.h>
 #include <netinet/in.h>
 #include <rdma/rdma_cma.h>
+#include <sched.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -103,6 +105,10 @@ void RdmaTransport::Close() {
     ibv_dereg_mr(r.second.mr);
   }
   receives_.clear();
+  if (send_mr_ != nullptr) {
+    ibv_dereg_mr(send_mr_);
+    send_mr_ = nullptr;
+  }
   if (qp_) {
     rdma_destroy_qp(id_);
   }
@@ -262,6 +268,11 @@ Status RdmaTransport::WaitFor(uint64_t wr_id) {
     if (!s.ok()) {
       return s;
     }
+    if (!found) {
+      // Soft-RoCE completes the work in the kernel, on these same CPUs:
+      // give it the CPU rather than spin.
+      sched_yield();
+    }
   }
   return Status::OK();
 }
@@ -288,17 +299,26 @@ Status RdmaTransport::Send(const uint8_t* header, size_t header_len,
   if (closed_) {
     return Status(Code::kTransport, "send on a closed queue pair");
   }
-  // The transport's one copy: into a registered send buffer.
-  std::vector<uint8_t> buffer(header_len + payload_len);
+  // The transport's one copy: into the registered send buffer, registered
+  // once (and again only when a longer message comes); each send waits
+  // for its completion, so one buffer serves them all.
+  const size_t len = header_len + payload_len;
+  if (send_mr_ == nullptr || send_buffer_.size() < len) {
+    if (send_mr_ != nullptr) {
+      ibv_dereg_mr(send_mr_);
+      send_mr_ = nullptr;
+    }
+    send_buffer_.assign(std::max<size_t>(len, 4096), 0);
+    send_mr_ = ibv_reg_mr(pd_, send_buffer_.data(), send_buffer_.size(), 0);
+    if (send_mr_ == nullptr) {
+      return Errno("ibv_reg_mr (send)");
+    }
+  }
   if (header_len > 0) {
-    memcpy(buffer.data(), header, header_len);
+    memcpy(send_buffer_.data(), header, header_len);
   }
   if (payload_len > 0) {
-    memcpy(buffer.data() + header_len, payload, payload_len);
-  }
-  ibv_mr* mr = ibv_reg_mr(pd_, buffer.data(), buffer.size(), 0);
-  if (mr == nullptr) {
-    return Errno("ibv_reg_mr (send)");
+    memcpy(send_buffer_.data() + header_len, payload, payload_len);
   }
   ibv_send_wr wr;
   memset(&wr, 0, sizeof(wr));
@@ -308,11 +328,11 @@ Status RdmaTransport::Send(const uint8_t* header, size_t header_len,
   } else {
     wr.opcode = IBV_WR_SEND;
   }
-  return PostAndWait(&wr, buffer.data(), buffer.size(), mr);
+  return PostAndWait(&wr, send_buffer_.data(), len, send_mr_, false);
 }
 
 Status RdmaTransport::PostAndWait(ibv_send_wr* wr, void* addr, size_t len,
-                                  ibv_mr* mr) {
+                                  ibv_mr* mr, bool deregister) {
   ibv_sge sge;
   sge.addr = reinterpret_cast<uintptr_t>(addr);
   sge.length = static_cast<uint32_t>(len);
@@ -328,7 +348,9 @@ Status RdmaTransport::PostAndWait(ibv_send_wr* wr, void* addr, size_t len,
   } else {
     s = WaitFor(wr->wr_id);
   }
-  ibv_dereg_mr(mr);
+  if (deregister) {
+    ibv_dereg_mr(mr);
+  }
   return s;
 }
 
@@ -404,6 +426,23 @@ Status RdmaTransport::RdmaWrite(const uint8_t* local, size_t len,
 Status RdmaTransport::RdmaRead(uint8_t* local, size_t len,
                                const BufferDescriptorV1& remote) {
   return OneSided(IBV_WR_RDMA_READ, local, len, remote);
+}
+
+void RdmaTransport::Addresses(sockaddr_storage* peer,
+                              sockaddr_storage* local) const {
+  memset(peer, 0, sizeof(*peer));
+  memset(local, 0, sizeof(*local));
+  if (id_ == nullptr) {
+    return;
+  }
+  const sockaddr* p = rdma_get_peer_addr(id_);
+  const sockaddr* l = rdma_get_local_addr(id_);
+  auto len = [](const sockaddr* sa) -> size_t {
+    return sa->sa_family == AF_INET6 ? sizeof(sockaddr_in6)
+                                     : sizeof(sockaddr_in);
+  };
+  if (p != nullptr) memcpy(peer, p, len(p));
+  if (l != nullptr) memcpy(local, l, len(l));
 }
 
 RdmaListener::~RdmaListener() {

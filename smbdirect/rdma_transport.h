@@ -29,6 +29,7 @@
 #include "transport.h"
 
 struct rdma_cm_id;
+struct sockaddr_storage;
 struct rdma_event_channel;
 struct ibv_pd;
 struct ibv_cq;
@@ -62,6 +63,8 @@ class RdmaTransport : public Transport {
                   const BufferDescriptorV1& remote) override;
   void Close() override;
   bool closed() const override { return closed_; }
+  // The peer's and our address of the connection (RDMA CM's, IP-based).
+  void Addresses(sockaddr_storage* peer, sockaddr_storage* local) const;
 
  private:
   friend class RdmaListener;
@@ -77,8 +80,9 @@ class RdmaTransport : public Transport {
   Status WaitFor(uint64_t wr_id);
   Status PollOnce(uint64_t wait_for, bool* found);
   // Posts *wr (signalled) over [addr, addr + len) registered as mr,
-  // waits for it, and deregisters mr.
-  Status PostAndWait(ibv_send_wr* wr, void* addr, size_t len, ibv_mr* mr);
+  // waits for it, and deregisters mr if asked to.
+  Status PostAndWait(ibv_send_wr* wr, void* addr, size_t len, ibv_mr* mr,
+                     bool deregister = true);
   Status OneSided(int opcode, uint8_t* local, size_t len,
                   const BufferDescriptorV1& remote);
 
@@ -92,6 +96,8 @@ class RdmaTransport : public Transport {
   std::map<uint64_t, Receive> receives_;  // posted, by wr_id
   std::deque<std::vector<uint8_t>> completed_;
   std::map<uint32_t, ibv_mr*> regions_;  // by rkey
+  std::vector<uint8_t> send_buffer_;     // registered once, as send_mr_
+  ibv_mr* send_mr_ = nullptr;
 };
 
 // Listens in the RDMA CM port space and accepts connections.

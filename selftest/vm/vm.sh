@@ -498,16 +498,24 @@ cmd_run() {
 	# Kernel messages: errors only, unless SAMBA_CA_VM_DEBUG=1.
 	local kmsg="quiet loglevel=4"
 	[ "${SAMBA_CA_VM_DEBUG:-0}" = 0 ] || kmsg="loglevel=7"
+	# Another kernel image (the RDMA kernel of kernel/build-kernel.sh: all
+	# built in, so the initramfs's modules do not load and need not).
+	local kimage=${SAMBA_CA_VM_KERNEL_IMAGE:-$dir/root/boot/vmlinuz-$KVER}
+	[ -f "$kimage" ] || die "kernel image $kimage not found"
 	local -a qemu=(
 		qemu-system-x86_64 "${accel_opts[@]}"
 		-m "${SAMBA_CA_VM_MEM:-512}" -smp 1
 		-nographic -no-reboot -serial mon:stdio
-		-kernel "$dir/root/boot/vmlinuz-$KVER"
+		-kernel "$kimage"
 		-initrd "$RUN_TMP/initrd.gz"
 		-append "console=ttyS0 panic=-1 $kmsg vm_nonce=$nonce vm_ip=$VM_IP vm_gw=$VM_HOST vm_prefix=${VM_NET#*/}"
 		-netdev "user,id=net0,net=$VM_NET,host=$VM_HOST,ipv6=off"
 		-device "e1000,netdev=net0,romfile="
 	)
+	# The host's root, read-only, as 9p tag "hostroot" (the guest script
+	# mounts it and an overlay: rdma-guest.sh).
+	[ "${SAMBA_CA_VM_HOSTFS:-0}" = 0 ] ||
+		qemu+=(-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on")
 	[ -z "$netns" ] || qemu=(ip netns exec "$netns" "${qemu[@]}")
 
 	: >"$log"
