@@ -8,7 +8,7 @@
 #             its record is in every node's copy; the stock control ([share],
 #             no module) must fail here: no node holds a record
 #   smbstatus smbstatus -L on node 1 marks the persistent open PERSISTENT
-#             and not a durable open on [share] (patch 0021)
+#             and not a durable open on [share] (patch 0019)
 #   close     the record is gone from every node's copy
 #   expiry    a disconnected open past its timeout is gone from every copy
 #   tool      ctdb_handles list/counts print the same on every node; show;
@@ -164,7 +164,7 @@ else
 	ok "stock control fails at the guarantee: no node holds the stock open (held by '$h'; reply: $reply)"
 fi
 
-echo "check: smbstatus -L on node 1 marks the persistent open, not the durable one (patch 0021)"
+echo "check: smbstatus -L on node 1 marks the persistent open, not the durable one (patch 0019)"
 st=$("$CLUSTER" exec 1 smbstatus -s "$SAMBA_CA_RUN/node1/smb.conf" -L 2>&1)
 grep -E "grant.txt|stock.txt" <<<"$st" | sed 's/^/    smbstatus -L | /'
 if grep "grant.txt" <<<"$st" | grep -q "PERSISTENT"; then ok "grant.txt marked PERSISTENT"; else notok "grant.txt not marked persistent"; fi
