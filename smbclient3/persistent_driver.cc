@@ -33,12 +33,20 @@
 //        new state; prints both states
 //   lock C OFF LEN [SEQ] | slock C OFF LEN [SEQ] | unlock C OFF LEN [SEQ]
 //        SEQ: the LockSequence field (index << 4 | number), default 0
-//   write C OFF TEXT | read C OFF LEN | close C | drop C
+//   write C OFF TEXT [CHSEQ [replay]] | read C OFF LEN | close C | drop C
+//        CHSEQ: the header's ChannelSequence; replay: the replay flag
+//   write_send C OFF TEXT [CHSEQ [replay]]
+//        the same write, sent without waiting for its answer (the write in
+//        flight when the connection or its server fails)
 //   setdelete C 1|0                    SET_INFO FileDispositionInformation:
 //        C's file goes at its last close (1), or no longer (0)
 //   reconnect C [otherkey|nolease]     new connection (same client GUID),
 //        DH2C of the remembered handle with its lease key (or, to test the
 //        server's checks, another lease key or no lease context)
+//   reclaim C DEADLINE_MS               reconnect, trying the connection
+//        again (every 100 ms) while it fails with an I/O error, until
+//        DEADLINE_MS: a failover moving the address; prints the attempts
+//        and the milliseconds from the first try to the DH2C's answer
 //   bench_create C NAME N PERSISTENT   N x (create with DH2Q + lease RWH,
 //        close); prints the rate
 //   bench_lock C N                      N x (lock, unlock) on C's handle
@@ -57,6 +65,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "client.h"
@@ -396,11 +405,31 @@ void Run(const std::vector<std::string>& w) {
     printf("OK\n");
     return;
   }
-  if (cmd == "write" && w.size() == 4) {
+  if ((cmd == "write" || cmd == "write_send") && w.size() >= 4 &&
+      w.size() <= 6) {
+    // [CHSEQ [replay]]: the header's ChannelSequence, the replay flag
+    const uint16_t chseq = (w.size() >= 5)
+                               ? static_cast<uint16_t>(
+                                     strtoul(w[4].c_str(), nullptr, 0))
+                               : 0;
+    if (w.size() == 6 && w[5] != "replay") {
+      printf("ERR 0xffffffff unknown write variant %s\n", w[5].c_str());
+      return;
+    }
+    const bool replay = w.size() == 6;
+    const uint64_t off = strtoull(w[2].c_str(), nullptr, 0);
+    const uint8_t* data = reinterpret_cast<const uint8_t*>(w[3].data());
+    const uint32_t len = static_cast<uint32_t>(w[3].size());
+    if (cmd == "write_send") {
+      Status s = c->WriteSend(h.fid, off, data, len, chseq, replay);
+      if (!s.ok()) return Err(s);
+      printf("OK sent\n");
+      return;
+    }
     uint32_t n = 0;
-    Status s = c->Write(h.fid, strtoull(w[2].c_str(), nullptr, 0),
-                        reinterpret_cast<const uint8_t*>(w[3].data()),
-                        static_cast<uint32_t>(w[3].size()), &n);
+    Status s = (w.size() == 4)
+                   ? c->Write(h.fid, off, data, len, &n)
+                   : c->WriteReplay(h.fid, off, data, len, chseq, replay, &n);
     if (!s.ok()) return Err(s);
     printf("OK %u\n", n);
     return;
@@ -431,15 +460,30 @@ void Run(const std::vector<std::string>& w) {
     printf("OK\n");
     return;
   }
-  if (cmd == "reconnect" && w.size() <= 3) {
-    const std::string variant = (w.size() == 3) ? w[2] : "";
+  if ((cmd == "reconnect" && w.size() <= 3) ||
+      (cmd == "reclaim" && w.size() == 3)) {
+    const std::string variant =
+        (cmd == "reconnect" && w.size() == 3) ? w[2] : "";
+    const long reclaim_ms =
+        (cmd == "reclaim") ? strtol(w[2].c_str(), nullptr, 0) : 0;
     if (!variant.empty() && variant != "otherkey" && variant != "nolease") {
       printf("ERR 0xffffffff unknown reconnect variant %s\n",
              variant.c_str());
       return;
     }
     c->DropConnection();
+    int attempts = 0;
+    auto t0 = std::chrono::steady_clock::now();
     Status s = c->Reconnect();
+    attempts++;
+    // reclaim: a failover moves the address; until a node serves it again,
+    // connecting fails (an I/O error): try again until the deadline
+    while (!s.ok() && s.IsIoError() && reclaim_ms > 0 &&
+           SecondsSince(t0) * 1000 < reclaim_ms) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      s = c->Reconnect();
+      attempts++;
+    }
     if (!s.ok()) return Err(s);
     CreateRequest req;
     req.name = h.name;
@@ -466,11 +510,12 @@ void Run(const std::vector<std::string>& w) {
     if (!s.ok()) return Err(s);
     bool same = r.response.file_id.persistent == h.fid.persistent;
     h.fid = r.response.file_id;
-    printf("OK fid=%llu same=%s lease=%s oplock=0x%02x\n",
+    printf("OK fid=%llu same=%s lease=%s oplock=0x%02x attempts=%d "
+           "ms=%.0f\n",
            static_cast<unsigned long long>(h.fid.persistent),
            same ? "yes" : "no",
            r.lease_granted ? LeaseName(r.lease_state).c_str() : "none",
-           r.response.oplock_level);
+           r.response.oplock_level, attempts, SecondsSince(t0) * 1000);
     return;
   }
   if (cmd == "bench_create" && w.size() == 5) {
