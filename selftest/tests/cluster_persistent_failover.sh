@@ -5,7 +5,9 @@
 # the project's scripted client (smbclient3/persistent_driver.cc) in the
 # client namespace.
 #
-# For each failure kind (disable, stop, kill; FAILOVER_KINDS to choose):
+# For each failure kind (disable, stop, kill, cut; FAILOVER_KINDS to
+# choose; cut: the node's link and its view of the shared directory with
+# the cluster lock, cluster.sh cut):
 #   A connects to the first public address (node X), opens F on [ca] with a
 #     persistent handle (DH2Q) and lease RWH, locks [0,100) with
 #     LockSequence index 1 number 1, writes "acked" at 0 (answered), and
@@ -33,7 +35,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 CLUSTER=$HERE/../cluster/cluster.sh
-KINDS=${FAILOVER_KINDS:-disable stop kill}
+KINDS=${FAILOVER_KINDS:-disable stop kill cut}
 RECLAIM_MS=${RECLAIM_MS:-90000}
 
 ms() { date +%s%3N; }
@@ -118,6 +120,7 @@ fail_node() {
 	disable) "$CLUSTER" disable "$2" ;;
 	stop) "$CLUSTER" stop "$2" ;;
 	kill) "$CLUSTER" kill "$2" ;;
+	cut) "$CLUSTER" cut "$2" ;;
 	esac
 }
 recover_node() {
@@ -125,6 +128,7 @@ recover_node() {
 	disable) "$CLUSTER" enable "$2" ;;
 	stop) "$CLUSTER" continue "$2" ;;
 	kill) "$CLUSTER" restart "$2" ;;
+	cut) "$CLUSTER" heal "$2" ;;
 	esac
 }
 
@@ -165,6 +169,20 @@ scenario() {
 	}
 	t_ack=$(ms)
 	send write_send a 100 inflight 0
+	# when the address is hosted elsewhere (ctdb ip), watched meanwhile
+	rm -f "$work/moved"
+	(
+		for _ in $(seq 2400); do
+			n=$("$CLUSTER" whohas "${ips[0]}" 2>/dev/null) || n=none
+			if [ "$n" != "$x" ] && [ "$n" != none ]; then
+				ms >"$work/moved"
+				exit 0
+			fi
+			sleep 0.05
+		done
+	) &
+	local poller=$!
+	echo "$poller" >"$work/poller"
 	t_fail=$(ms)
 	fail_node "$kind" "$x" || {
 		echo "result: error $kind of node $x failed"
@@ -206,7 +224,14 @@ scenario() {
 		return
 	fi
 	echo "  served by node $("$CLUSTER" whohas "${ips[0]}") now"
-	echo "pause: $kind [$share] $(secs "$t_ack" "$t_dh2c") s (last answer before -> DH2C accepted; failure -> DH2C $(secs "$t_fail" "$t_dh2c") s; window checks $(secs "$t_fail" "$t_window") s)"
+	wait "$poller"
+	local moved dh2c_ms
+	moved=$(cat "$work/moved" 2>/dev/null) || moved=$t_dh2c
+	dh2c_ms=$(sed -n 's/.* ms=\([0-9]*\).*/\1/p' <<<"$reply")
+	# the pause a client that reconnects at once sees: the address move
+	# plus its reconnect (TCP, negotiate, session, tree, DH2C); the test
+	# reconnects only after B's window checks
+	echo "pause: $kind [$share] $(secs "$t_ack" "$((moved + ${dh2c_ms:-0}))") s (last answer -> address moved $(secs "$t_ack" "$moved") s, + reconnect with DH2C ${dh2c_ms:-?} ms; in this test DH2C accepted $(secs "$t_ack" "$t_dh2c") s after, window checks first)"
 	[[ "$reply" =~ lease=RWH ]] || {
 		echo "result: guarantee-broken A's lease not RWH after the DH2C: $reply"
 		return
@@ -267,6 +292,10 @@ for kind in $KINDS; do
 		scenario "$share" "$kind" "fo-$kind.dat" >"$work/out" 2>&1
 		cat "$work/out"
 		grep '^pause:' "$work/out" >>"$work/pauses"
+		if [ -f "$work/poller" ]; then
+			kill "$(cat "$work/poller")" 2>/dev/null
+			rm -f "$work/poller"
+		fi
 		verdict=$(grep '^result:' "$work/out" | tail -1)
 		x=$(sed -n 's/^== .* of node \([0-9]*\) .*/\1/p' "$work/out")
 		if [ "$share" = "$SAMBA_CA_CA_SHARE" ]; then
