@@ -43,6 +43,11 @@
 //   reconnect C [otherkey|nolease]     new connection (same client GUID),
 //        DH2C of the remembered handle with its lease key (or, to test the
 //        server's checks, another lease key or no lease context)
+//   copy C LOCAL PROGRESS RECLAIM_MS   writes the local file to C's handle
+//        from offset 0; a write lost with the connection is followed by a
+//        reclaim (as below) and sent again with the replay flag and the
+//        next ChannelSequence; progress "BYTES TOTAL" in the file PROGRESS;
+//        prints each failover's times and pause
 //   reclaim C DEADLINE_MS               reconnect, trying the connection
 //        again (every 100 ms) while it fails with an I/O error, until
 //        DEADLINE_MS: a failover moving the address; prints the attempts
@@ -208,6 +213,164 @@ uint32_t ParseLease(const std::string& s) {
     if (ch == 'H') st |= kLeaseHandle;
   }
   return st;
+}
+
+struct ReclaimResult {
+  bool same = false;
+  std::string lease = "none";
+  uint8_t oplock = 0;
+  int attempts = 0;
+  double ms = 0;
+};
+
+// New connection (same client GUID), DH2C of the remembered handle with
+// its lease key (or, to test the server's checks, another lease key or no
+// lease context).  With reclaim_ms > 0 the connection is tried again
+// every 100 ms while it fails with an I/O error (a failover moving the
+// address), until reclaim_ms.
+Status Reclaim(Handle* hp, const std::string& variant, long reclaim_ms,
+               ReclaimResult* out) {
+  Handle& h = *hp;
+  Smb2Client* c = h.client.get();
+  c->DropConnection();
+  auto t0 = std::chrono::steady_clock::now();
+  Status s = c->Reconnect();
+  out->attempts = 1;
+  while (!s.ok() && s.IsIoError() && reclaim_ms > 0 &&
+         SecondsSince(t0) * 1000 < reclaim_ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    s = c->Reconnect();
+    out->attempts++;
+  }
+  if (!s.ok()) return s;
+  CreateRequest req;
+  req.name = h.name;
+  req.desired_access = h.access;
+  req.share_access = h.share;
+  req.create_disposition = kDispositionOpen;
+  req.create_options = h.create_options;
+  DurableV2Reconnect rc;
+  rc.file_id = h.fid;
+  memcpy(rc.create_guid, h.create_guid, 16);
+  rc.flags = h.persistent ? kDhandleFlagPersistent : 0;
+  req.contexts.push_back(MakeDh2c(rc));
+  if (h.lease_state != 0 && variant == "otherkey") {
+    uint8_t other[16];
+    RAND_bytes(other, 16);
+    AddLease(other, h.lease_state, &req);
+  } else if (h.lease_state != 0 && variant != "nolease") {
+    AddLease(h.lease_key, h.lease_state, &req);
+  } else if (h.lease_state == 0) {
+    req.oplock_level = kOplockBatch;
+  }
+  OpenResult r;
+  s = c->Create(req, &r);
+  if (!s.ok()) return s;
+  out->same = r.response.file_id.persistent == h.fid.persistent;
+  out->lease = r.lease_granted ? LeaseName(r.lease_state) : "none";
+  out->oplock = r.response.oplock_level;
+  out->ms = SecondsSince(t0) * 1000;
+  h.fid = r.response.file_id;
+  return Status::Ok();
+}
+
+double EpochMs() {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// copy C LOCAL PROGRESS RECLAIM_MS: writes the local file LOCAL to C's
+// open handle from offset 0, as a client behaving as Windows does: a
+// write that fails with the connection (I/O error) is followed by a
+// reconnect to the same address, DH2C with the create GUID, and the
+// failed write sent again with the replay flag and the next
+// ChannelSequence.  After each write "BYTES TOTAL" goes to PROGRESS.
+// Prints the bytes written, each failover's times (epoch ms: the last
+// answered write before, the failure, the DH2C's answer, the first
+// answered write after) and the pause.
+void Copy(Handle* hp, const std::string& local, const std::string& progress,
+          long reclaim_ms) {
+  Handle& h = *hp;
+  Smb2Client* c = h.client.get();
+  FILE* in = fopen(local.c_str(), "rb");
+  if (in == nullptr) {
+    printf("ERR 0xffffffff cannot open %s\n", local.c_str());
+    return;
+  }
+  fseek(in, 0, SEEK_END);
+  const uint64_t total = static_cast<uint64_t>(ftell(in));
+  fseek(in, 0, SEEK_SET);
+  const uint32_t chunk = std::min<uint32_t>(c->max_io_size(), 1u << 20);
+  Bytes buf(chunk);
+  uint64_t off = 0;
+  uint16_t chseq = 0;
+  double last_ack = EpochMs();
+  std::string report;
+  int failovers = 0;
+  while (off < total) {
+    const uint32_t len =
+        static_cast<uint32_t>(std::min<uint64_t>(chunk, total - off));
+    if (fread(buf.data(), 1, len, in) != len) {
+      fclose(in);
+      printf("ERR 0xffffffff short read of %s\n", local.c_str());
+      return;
+    }
+    uint32_t n = 0;
+    Status s = c->WriteReplay(h.fid, off, buf.data(), len, chseq, false, &n);
+    if (!s.ok() && s.IsIoError()) {
+      const double failed = EpochMs();
+      ReclaimResult rr;
+      s = Reclaim(&h, "", reclaim_ms, &rr);
+      if (!s.ok()) {
+        fclose(in);
+        printf("ERR 0x%08x reclaim failed at byte %llu: %s\n", s.ntstatus(),
+               static_cast<unsigned long long>(off), s.ToString().c_str());
+        return;
+      }
+      const double dh2c = EpochMs();
+      chseq++;
+      s = c->WriteReplay(h.fid, off, buf.data(), len, chseq, true, &n);
+      if (!s.ok()) {
+        fclose(in);
+        printf("ERR 0x%08x replayed write refused: %s\n", s.ntstatus(),
+               s.ToString().c_str());
+        return;
+      }
+      const double first = EpochMs();
+      char line[400];
+      snprintf(line, sizeof(line),
+               " failover%d=at:%llu,last_ack:%.0f,failed:%.0f,dh2c:%.0f,"
+               "same:%s,lease:%s,attempts:%d,replayed:%.0f,pause_ms:%.0f",
+               ++failovers, static_cast<unsigned long long>(off), last_ack,
+               failed, dh2c, rr.same ? "yes" : "no", rr.lease.c_str(),
+               rr.attempts, first, first - last_ack);
+      report += line;
+    }
+    if (!s.ok()) {
+      fclose(in);
+      printf("ERR 0x%08x write at %llu: %s\n", s.ntstatus(),
+             static_cast<unsigned long long>(off), s.ToString().c_str());
+      return;
+    }
+    if (n != len) {
+      fclose(in);
+      printf("ERR 0xffffffff short write at %llu\n",
+             static_cast<unsigned long long>(off));
+      return;
+    }
+    last_ack = EpochMs();
+    off += n;
+    FILE* p = fopen(progress.c_str(), "w");
+    if (p != nullptr) {
+      fprintf(p, "%llu %llu\n", static_cast<unsigned long long>(off),
+              static_cast<unsigned long long>(total));
+      fclose(p);
+    }
+  }
+  fclose(in);
+  printf("OK bytes=%llu failovers=%d%s\n",
+         static_cast<unsigned long long>(off), failovers, report.c_str());
 }
 
 void Run(const std::vector<std::string>& w) {
@@ -471,52 +634,18 @@ void Run(const std::vector<std::string>& w) {
              variant.c_str());
       return;
     }
-    c->DropConnection();
-    int attempts = 0;
-    auto t0 = std::chrono::steady_clock::now();
-    Status s = c->Reconnect();
-    attempts++;
-    // reclaim: a failover moves the address; until a node serves it again,
-    // connecting fails (an I/O error): try again until the deadline
-    while (!s.ok() && s.IsIoError() && reclaim_ms > 0 &&
-           SecondsSince(t0) * 1000 < reclaim_ms) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      s = c->Reconnect();
-      attempts++;
-    }
+    ReclaimResult rr;
+    Status s = Reclaim(&h, variant, reclaim_ms, &rr);
     if (!s.ok()) return Err(s);
-    CreateRequest req;
-    req.name = h.name;
-    req.desired_access = h.access;
-    req.share_access = h.share;
-    req.create_disposition = kDispositionOpen;
-    req.create_options = h.create_options;
-    DurableV2Reconnect rc;
-    rc.file_id = h.fid;
-    memcpy(rc.create_guid, h.create_guid, 16);
-    rc.flags = h.persistent ? kDhandleFlagPersistent : 0;
-    req.contexts.push_back(MakeDh2c(rc));
-    if (h.lease_state != 0 && variant == "otherkey") {
-      uint8_t other[16];
-      RAND_bytes(other, 16);
-      AddLease(other, h.lease_state, &req);
-    } else if (h.lease_state != 0 && variant != "nolease") {
-      AddLease(h.lease_key, h.lease_state, &req);
-    } else if (h.lease_state == 0) {
-      req.oplock_level = kOplockBatch;
-    }
-    OpenResult r;
-    s = c->Create(req, &r);
-    if (!s.ok()) return Err(s);
-    bool same = r.response.file_id.persistent == h.fid.persistent;
-    h.fid = r.response.file_id;
     printf("OK fid=%llu same=%s lease=%s oplock=0x%02x attempts=%d "
            "ms=%.0f\n",
            static_cast<unsigned long long>(h.fid.persistent),
-           same ? "yes" : "no",
-           r.lease_granted ? LeaseName(r.lease_state).c_str() : "none",
-           r.response.oplock_level, attempts, SecondsSince(t0) * 1000);
+           rr.same ? "yes" : "no", rr.lease.c_str(), rr.oplock, rr.attempts,
+           rr.ms);
     return;
+  }
+  if (cmd == "copy" && w.size() == 5) {
+    return Copy(&h, w[2], w[3], strtol(w[4].c_str(), nullptr, 0));
   }
   if (cmd == "bench_create" && w.size() == 5) {
     int n = atoi(w[3].c_str());
