@@ -48,6 +48,9 @@
 //        reclaim (as below) and sent again with the replay flag and the
 //        next ChannelSequence; progress "BYTES TOTAL" in the file PROGRESS;
 //        prints each failover's times and pause
+//   lockloop C OFF LEN MS               asks for the range every 5 ms for
+//        MS ms (a grant is unlocked at once); prints the tries and the
+//        epoch ms of each refusal and grant
 //   reclaim C DEADLINE_MS               reconnect, trying the connection
 //        again (every 100 ms) while it fails with an I/O error, until
 //        DEADLINE_MS: a failover moving the address; prints the attempts
@@ -642,6 +645,39 @@ void Run(const std::vector<std::string>& w) {
            static_cast<unsigned long long>(h.fid.persistent),
            rr.same ? "yes" : "no", rr.lease.c_str(), rr.oplock, rr.attempts,
            rr.ms);
+    return;
+  }
+  if (cmd == "lockloop" && w.size() == 5) {
+    // asks for [OFF, OFF+LEN) every 5 ms for MS ms (a grant is given
+    // back at once); prints the tries and the time (epoch ms) of each
+    // refusal and grant
+    LockElement l;
+    l.offset = strtoull(w[2].c_str(), nullptr, 0);
+    l.length = strtoull(w[3].c_str(), nullptr, 0);
+    const double until = EpochMs() + strtol(w[4].c_str(), nullptr, 0);
+    int tries = 0;
+    std::string refused, granted;
+    while (EpochMs() < until) {
+      l.flags = kLockExclusive | kLockFailImmediately;
+      Status s = c->Lock(h.fid, {l});
+      const double t = EpochMs();
+      tries++;
+      char buf[32];
+      snprintf(buf, sizeof(buf), "%s%.0f", "", t);
+      if (s.ok()) {
+        granted += (granted.empty() ? "" : ",") + std::string(buf);
+        l.flags = kLockUnlock;
+        c->Lock(h.fid, {l});
+      } else if (s.IsServerError()) {
+        refused += (refused.empty() ? "" : ",") + std::string(buf);
+      } else {
+        return Err(s);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    printf("OK tries=%d refused=%s granted=%s\n", tries,
+           refused.empty() ? "-" : refused.c_str(),
+           granted.empty() ? "-" : granted.c_str());
     return;
   }
   if (cmd == "copy" && w.size() == 5) {

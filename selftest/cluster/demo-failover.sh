@@ -9,11 +9,12 @@
 #  2. client A (smbclient3's scripted client, behaving as Windows does)
 #     connects to the first public address, opens demo.bin on [ca] with a
 #     persistent handle (DH2Q) and lease RWH, takes a byte-range lock, and
-#     copies a random file of --size MiB (default 256) with a progress
+#     copies a random file of --size MiB (default 1024) with a progress
 #     line; client B connects through the other public address (another
 #     node) and opens the file for attributes only;
 #  3. at half the copy the node serving A is disabled (ctdb disable); B at
-#     once asks for A's locked range and for a conflicting open; A's write
+#     once asks for a conflicting open (a second connection) and for A's
+#     locked range every 5 ms for 4 s; A's write
 #     fails with its connection, A reconnects to the same address (now a
 #     survivor) with DH2C and its create GUID, sends the lost write again
 #     (replay flag, next ChannelSequence) and goes on;
@@ -23,7 +24,7 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 CLUSTER=$top/selftest/cluster/cluster.sh
-size=256
+size=1024
 keep=0
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -61,10 +62,12 @@ rel() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+8.3f s", (b - a) / 1000 }'; }
 work=$(mktemp -d /var/tmp/samba-ca-demo.XXXXXX)
 A_PID=
 B_PID=
+C_PID=
 up=0
 cleanup() {
 	[ -n "$A_PID" ] && kill "$A_PID" 2>/dev/null
 	[ -n "$B_PID" ] && kill "$B_PID" 2>/dev/null
+	[ -n "$C_PID" ] && kill "$C_PID" 2>/dev/null
 	if [ "$up" = 1 ] && [ "$keep" = 0 ]; then
 		"$CLUSTER" down >/dev/null 2>&1
 	fi
@@ -105,6 +108,7 @@ start_driver() {
 }
 start_driver A
 start_driver B
+start_driver C
 post() {
 	local fd
 	eval "fd=\$${1}_IN"
@@ -128,6 +132,7 @@ say A open a demo.bin 0x12019f 7 60000 RWH 1 || failed "A: open: $reply"
 say A lock a 0 4096 0x11 || failed "A: lock: $reply"
 say B connect b "//${ips[1]}/$SAMBA_CA_CA_SHARE" "$creds" || failed "B: connect: $reply"
 say B plain b demo.bin 0x80 7 || failed "B: attribute-only open: $reply"
+say C connect b "//${ips[1]}/$SAMBA_CA_CA_SHARE" "$creds" || failed "B (second connection): connect: $reply"
 echo "A: //${ips[0]}/$SAMBA_CA_CA_SHARE (node $x), persistent handle, lease RWH, lock [0,4096)"
 echo "B: //${ips[1]}/$SAMBA_CA_CA_SHARE (node $y), the same file open for attributes"
 echo "source       $size MiB  sha256 $src"
@@ -146,20 +151,26 @@ while :; do
 		t_disable=$(ms)
 		"$CLUSTER" disable "$x" >"$work/disable.out" 2>&1 &
 		dis_pid=$!
-		# B, on another node, in the window
-		post B lock b 0 10
+		# B, on another node: a conflicting open (second connection)
+		# and A's range asked for every 5 ms, through the window
+		if [ "${DEMO_CONFLICTING_OPEN:-1}" = 1 ]; then
+			post C plain_async b demo.bin 0x12019f 0
+			answer C 60
+		fi
+		post B lockloop b 0 10 4000
 		answer B 60
 		t_block=$(ms)
 		b_lock=$reply
-		post B plain_async b demo.bin 0x12019f 0
-		answer B 60
-		post B poll b 2000
-		answer B 60
+		reply="ERR (not asked: DEMO_CONFLICTING_OPEN=0)"
+		if [ "${DEMO_CONFLICTING_OPEN:-1}" = 1 ]; then
+			post C poll b 100
+			answer C 60
+		fi
 		t_bopen=$(ms)
 		b_open=$reply
 		if [[ "$reply" =~ answered=yes ]]; then
-			post B wait b
-			answer B 60
+			post C wait b
+			answer C 60
 			b_open=$reply
 		fi
 		wait "$dis_pid"
@@ -177,11 +188,15 @@ while :; do
 done
 t_end=$(ms)
 printf '\rcopying      %4d / %d MiB\n' "$size" "$size"
-[[ "$reply" =~ ^OK\ bytes= ]] || failed "the copy: $reply"
+[[ "$reply" =~ ^OK\ bytes= ]] || failed "the copy: $reply (B: ${b_lock:-}; ${b_open:-})"
 copy=$reply
-[ -n "$t_disable" ] || failed "the copy ended before half of it: no failover (a larger --size)"
-say A lock a 0 4096 0x11 || failed "A's lock replay refused: $reply"
-say A unlock a 0 4096 || failed "A's unlock: $reply"
+[ -n "$t_disable" ] || failed "the copy ended before half of it: no failover (a larger --size): $copy"
+# the lock A held through the failover: its replay (same LockSequence)
+# is answered as done, and A's unlock must find the range locked
+say A lock a 0 4096 0x11
+a_replay=$reply
+say A unlock a 0 4096
+a_unlock=$reply
 say A close a || failed "A's close: $reply"
 
 "$CLUSTER" client smbclient -s "$SAMBA_CA_CLIENT_CONF" -m SMB3 -U "$creds" \
@@ -206,13 +221,20 @@ fi
 echo "failover     node $x disabled at $((half >> 20)) MiB; ${ips[0]} moved to node ${n:-?}"
 echo "pause        ${pause:-?} ms (A's last answered write before -> first answered write after)"
 echo "reconnect    DH2C accepted by node ${n:-?}: same handle $(field same), lease $(field lease), after $(field attempts) connection attempt(s); the lost write replayed (replay flag, ChannelSequence 1) and answered"
-if [[ "$b_lock" =~ ^ERR ]]; then
-	echo "second client B (node $y): lock of A's range refused (${b_lock#ERR })"
+# B's lock tries: how many, how many in the window (A's failure -> DH2C)
+tries=$(sed -n 's/.*tries=\([0-9]*\).*/\1/p' <<<"$b_lock")
+refused=$(sed -n 's/.*refused=\([^ ]*\).*/\1/p' <<<"$b_lock")
+granted=$(sed -n 's/.*granted=\([^ ]*\).*/\1/p' <<<"$b_lock")
+in_window() { tr ',' '\n' <<<"$1" | awk -v a="${failed_at%.*}" -v b="${dh2c%.*}" '$1 != "-" && $1 >= a && $1 <= b' | wc -l; }
+first_in_window=$(tr ',' '\n' <<<"$refused" | awk -v a="${failed_at%.*}" -v b="${dh2c%.*}" '$1 != "-" && $1 >= a && $1 <= b' | head -1)
+echo "second client B (node $y): asked for A's range ${tries:-?} times over 4 s from the disable: granted $( [ "$granted" = - ] && echo 0 || tr ',' '\n' <<<"$granted" | wc -l), refused $( [ "$refused" = - ] && echo 0 || tr ',' '\n' <<<"$refused" | wc -l); in the window (A's failure -> A's DH2C): refused $(in_window "$refused"), granted $(in_window "$granted")"
+if [[ "$a_replay" =~ ^OK ]] && [[ "$a_unlock" =~ ^OK ]]; then
+	echo "A's lock     held through the failover: its replay answered, its unlock found the range locked"
 else
-	echo "second client B (node $y): lock of A's range GRANTED: $b_lock"
+	echo "A's lock     NOT held through the failover: replay: $a_replay; unlock: $a_unlock"
 fi
 if [[ "$b_open" =~ ^ERR ]] || [[ "$b_open" =~ answered=no ]]; then
-	echo "second client B (node $y): conflicting open not granted (${b_open})"
+	echo "second client B (node $y): conflicting open (sent at the disable) not granted 4 s later: ${b_open}"
 else
 	echo "second client B (node $y): conflicting open GRANTED: $b_open"
 fi
@@ -222,8 +244,9 @@ echo "timeline (from the start of the copy)"
 	echo "$last_ack A's last answered write before the failover"
 	echo "$t_disable ctdb disable of node $x"
 	echo "$failed_at A's write fails with its connection"
-	echo "$t_block B's lock of A's range answered: refused"
-	echo "$t_bopen B's conflicting open: not granted after 2 s"
+	[ -n "$first_in_window" ] && echo "$first_in_window B's lock of A's range refused (first try in the window)"
+	echo "$t_block B stops asking for A's range"
+	echo "$t_bopen B's conflicting open still not granted"
 	echo "$dh2c A's DH2C accepted by node ${n:-?}"
 	echo "$replayed A's replayed write answered"
 	echo "$t_end copy done"
@@ -232,9 +255,10 @@ echo "timeline (from the start of the copy)"
 done
 ok=1
 [ "$src" = "$back" ] || ok=0
-[[ "$b_lock" =~ ^ERR ]] || ok=0
+[[ "$b_lock" =~ ^OK ]] && [ "$granted" = - ] || ok=0
 [[ "$b_open" =~ ^ERR ]] || [[ "$b_open" =~ answered=no ]] || ok=0
 [ "$(field same)" = yes ] || ok=0
+[[ "$a_replay" =~ ^OK ]] && [[ "$a_unlock" =~ ^OK ]] || ok=0
 "$CLUSTER" enable "$x" >/dev/null 2>&1
 if [ "$ok" = 1 ]; then
 	echo "demo OK: the copy survived the failover of its node"
