@@ -22,8 +22,8 @@
 #     the other address, the pause, the DH2C, what B got, and a timeline.
 # --keep leaves the cluster up (then: selftest/cluster/cluster.sh down).
 # DEMO_CONFLICTING_OPEN=0 leaves out B's conflicting open.
-# Known today (docs/cluster-failover.md): A's lock is not held after the
-# failover and B gets A's range; the demo reports it and fails.
+# Known today (docs/cluster-failover.md): B, asking every 5 ms, can get
+# A's range once inside the window; the demo reports it and fails.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 CLUSTER=$top/selftest/cluster/cluster.sh
