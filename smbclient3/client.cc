@@ -697,6 +697,59 @@ Status Smb2Client::Write(const FileId& file_id, uint64_t offset,
   return Status::Ok();
 }
 
+namespace {
+
+// The WRITE request of WriteReplay()/WriteSend(): ChannelSequence in the
+// first two bytes of the header's Status field, the replay flag in Flags.
+void MarkReplay(uint16_t channel_sequence, bool replay, Bytes* msg) {
+  PutLe16(msg->data() + 8, channel_sequence);
+  if (replay) {
+    PutLe32(msg->data() + 16, GetLe32(msg->data() + 16) | kFlagReplayOperation);
+  }
+}
+
+}  // namespace
+
+Status Smb2Client::WriteReplay(const FileId& file_id, uint64_t offset,
+                               const uint8_t* data, uint32_t length,
+                               uint16_t channel_sequence, bool replay,
+                               uint32_t* written) {
+  WriteRequest req;
+  req.offset = offset;
+  req.file_id = file_id;
+  req.data = data;
+  req.length = length;
+  Bytes msg = NewRequest(kSmb2Write);
+  EncodeWriteRequest(req, &msg);
+  PutLe16(msg.data() + 6, CreditCharge(length));
+  MarkReplay(channel_sequence, replay, &msg);
+  Bytes resp_msg;
+  Smb2Header rh;
+  SCA_RETURN_IF_ERROR(Transact(&msg, &resp_msg, &rh));
+  SCA_RETURN_IF_ERROR(
+      DecodeWriteResponse(resp_msg.data(), resp_msg.size(), written));
+  if (*written > length) {
+    return Status::ProtocolError("WRITE reports more bytes than were sent");
+  }
+  return Status::Ok();
+}
+
+Status Smb2Client::WriteSend(const FileId& file_id, uint64_t offset,
+                             const uint8_t* data, uint32_t length,
+                             uint16_t channel_sequence, bool replay) {
+  WriteRequest req;
+  req.offset = offset;
+  req.file_id = file_id;
+  req.data = data;
+  req.length = length;
+  Bytes msg = NewRequest(kSmb2Write);
+  EncodeWriteRequest(req, &msg);
+  PutLe16(msg.data() + 6, CreditCharge(length));
+  MarkReplay(channel_sequence, replay, &msg);
+  uint64_t message_id = 0;
+  return SendRequest(&msg, &message_id);
+}
+
 Status Smb2Client::Lock(const FileId& file_id,
                         const std::vector<LockElement>& locks,
                         uint32_t lock_sequence) {

@@ -132,6 +132,17 @@ class Smb2Client {
               Bytes* data);
   Status Write(const FileId& file_id, uint64_t offset, const uint8_t* data,
                uint32_t length, uint32_t* written);
+  // WRITE with the header's ChannelSequence ([MS-SMB2] 2.2.1.2) and, if
+  // `replay`, SMB2_FLAGS_REPLAY_OPERATION: a client resending a write whose
+  // answer it lost with its connection (3.2.5.1.x, 3.3.5.2.10).
+  Status WriteReplay(const FileId& file_id, uint64_t offset,
+                     const uint8_t* data, uint32_t length,
+                     uint16_t channel_sequence, bool replay,
+                     uint32_t* written);
+  // Sends that WRITE and does not wait for its answer: the write in flight
+  // when the connection fails.
+  Status WriteSend(const FileId& file_id, uint64_t offset, const uint8_t* data,
+                   uint32_t length, uint16_t channel_sequence, bool replay);
   // lock_sequence: the request's LockSequence field ([MS-SMB2] 2.2.26),
   // index in the upper 28 bits, number in the lower 4; 0 for none.
   Status Lock(const FileId& file_id, const std::vector<LockElement>& locks,

@@ -33,12 +33,28 @@
 //        new state; prints both states
 //   lock C OFF LEN [SEQ] | slock C OFF LEN [SEQ] | unlock C OFF LEN [SEQ]
 //        SEQ: the LockSequence field (index << 4 | number), default 0
-//   write C OFF TEXT | read C OFF LEN | close C | drop C
+//   write C OFF TEXT [CHSEQ [replay]] | read C OFF LEN | close C | drop C
+//        CHSEQ: the header's ChannelSequence; replay: the replay flag
+//   write_send C OFF TEXT [CHSEQ [replay]]
+//        the same write, sent without waiting for its answer (the write in
+//        flight when the connection or its server fails)
 //   setdelete C 1|0                    SET_INFO FileDispositionInformation:
 //        C's file goes at its last close (1), or no longer (0)
 //   reconnect C [otherkey|nolease]     new connection (same client GUID),
 //        DH2C of the remembered handle with its lease key (or, to test the
 //        server's checks, another lease key or no lease context)
+//   copy C LOCAL PROGRESS RECLAIM_MS   writes the local file to C's handle
+//        from offset 0; a write lost with the connection is followed by a
+//        reclaim (as below) and sent again with the replay flag and the
+//        next ChannelSequence; progress "BYTES TOTAL" in the file PROGRESS;
+//        prints each failover's times and pause
+//   lockloop C OFF LEN MS               asks for the range every 5 ms for
+//        MS ms (a grant is unlocked at once); prints the tries and the
+//        epoch ms of each refusal and grant
+//   reclaim C DEADLINE_MS               reconnect, trying the connection
+//        again (every 100 ms) while it fails with an I/O error, until
+//        DEADLINE_MS: a failover moving the address; prints the attempts
+//        and the milliseconds from the first try to the DH2C's answer
 //   bench_create C NAME N PERSISTENT   N x (create with DH2Q + lease RWH,
 //        close); prints the rate
 //   bench_lock C N                      N x (lock, unlock) on C's handle
@@ -57,6 +73,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "client.h"
@@ -199,6 +216,164 @@ uint32_t ParseLease(const std::string& s) {
     if (ch == 'H') st |= kLeaseHandle;
   }
   return st;
+}
+
+struct ReclaimResult {
+  bool same = false;
+  std::string lease = "none";
+  uint8_t oplock = 0;
+  int attempts = 0;
+  double ms = 0;
+};
+
+// New connection (same client GUID), DH2C of the remembered handle with
+// its lease key (or, to test the server's checks, another lease key or no
+// lease context).  With reclaim_ms > 0 the connection is tried again
+// every 100 ms while it fails with an I/O error (a failover moving the
+// address), until reclaim_ms.
+Status Reclaim(Handle* hp, const std::string& variant, long reclaim_ms,
+               ReclaimResult* out) {
+  Handle& h = *hp;
+  Smb2Client* c = h.client.get();
+  c->DropConnection();
+  auto t0 = std::chrono::steady_clock::now();
+  Status s = c->Reconnect();
+  out->attempts = 1;
+  while (!s.ok() && s.IsIoError() && reclaim_ms > 0 &&
+         SecondsSince(t0) * 1000 < reclaim_ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    s = c->Reconnect();
+    out->attempts++;
+  }
+  if (!s.ok()) return s;
+  CreateRequest req;
+  req.name = h.name;
+  req.desired_access = h.access;
+  req.share_access = h.share;
+  req.create_disposition = kDispositionOpen;
+  req.create_options = h.create_options;
+  DurableV2Reconnect rc;
+  rc.file_id = h.fid;
+  memcpy(rc.create_guid, h.create_guid, 16);
+  rc.flags = h.persistent ? kDhandleFlagPersistent : 0;
+  req.contexts.push_back(MakeDh2c(rc));
+  if (h.lease_state != 0 && variant == "otherkey") {
+    uint8_t other[16];
+    RAND_bytes(other, 16);
+    AddLease(other, h.lease_state, &req);
+  } else if (h.lease_state != 0 && variant != "nolease") {
+    AddLease(h.lease_key, h.lease_state, &req);
+  } else if (h.lease_state == 0) {
+    req.oplock_level = kOplockBatch;
+  }
+  OpenResult r;
+  s = c->Create(req, &r);
+  if (!s.ok()) return s;
+  out->same = r.response.file_id.persistent == h.fid.persistent;
+  out->lease = r.lease_granted ? LeaseName(r.lease_state) : "none";
+  out->oplock = r.response.oplock_level;
+  out->ms = SecondsSince(t0) * 1000;
+  h.fid = r.response.file_id;
+  return Status::Ok();
+}
+
+double EpochMs() {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// copy C LOCAL PROGRESS RECLAIM_MS: writes the local file LOCAL to C's
+// open handle from offset 0, as a client behaving as Windows does: a
+// write that fails with the connection (I/O error) is followed by a
+// reconnect to the same address, DH2C with the create GUID, and the
+// failed write sent again with the replay flag and the next
+// ChannelSequence.  After each write "BYTES TOTAL" goes to PROGRESS.
+// Prints the bytes written, each failover's times (epoch ms: the last
+// answered write before, the failure, the DH2C's answer, the first
+// answered write after) and the pause.
+void Copy(Handle* hp, const std::string& local, const std::string& progress,
+          long reclaim_ms) {
+  Handle& h = *hp;
+  Smb2Client* c = h.client.get();
+  FILE* in = fopen(local.c_str(), "rb");
+  if (in == nullptr) {
+    printf("ERR 0xffffffff cannot open %s\n", local.c_str());
+    return;
+  }
+  fseek(in, 0, SEEK_END);
+  const uint64_t total = static_cast<uint64_t>(ftell(in));
+  fseek(in, 0, SEEK_SET);
+  const uint32_t chunk = std::min<uint32_t>(c->max_io_size(), 1u << 20);
+  Bytes buf(chunk);
+  uint64_t off = 0;
+  uint16_t chseq = 0;
+  double last_ack = EpochMs();
+  std::string report;
+  int failovers = 0;
+  while (off < total) {
+    const uint32_t len =
+        static_cast<uint32_t>(std::min<uint64_t>(chunk, total - off));
+    if (fread(buf.data(), 1, len, in) != len) {
+      fclose(in);
+      printf("ERR 0xffffffff short read of %s\n", local.c_str());
+      return;
+    }
+    uint32_t n = 0;
+    Status s = c->WriteReplay(h.fid, off, buf.data(), len, chseq, false, &n);
+    if (!s.ok() && s.IsIoError()) {
+      const double failed = EpochMs();
+      ReclaimResult rr;
+      s = Reclaim(&h, "", reclaim_ms, &rr);
+      if (!s.ok()) {
+        fclose(in);
+        printf("ERR 0x%08x reclaim failed at byte %llu: %s\n", s.ntstatus(),
+               static_cast<unsigned long long>(off), s.ToString().c_str());
+        return;
+      }
+      const double dh2c = EpochMs();
+      chseq++;
+      s = c->WriteReplay(h.fid, off, buf.data(), len, chseq, true, &n);
+      if (!s.ok()) {
+        fclose(in);
+        printf("ERR 0x%08x replayed write refused: %s\n", s.ntstatus(),
+               s.ToString().c_str());
+        return;
+      }
+      const double first = EpochMs();
+      char line[400];
+      snprintf(line, sizeof(line),
+               " failover%d=at:%llu,last_ack:%.0f,failed:%.0f,dh2c:%.0f,"
+               "same:%s,lease:%s,attempts:%d,replayed:%.0f,pause_ms:%.0f",
+               ++failovers, static_cast<unsigned long long>(off), last_ack,
+               failed, dh2c, rr.same ? "yes" : "no", rr.lease.c_str(),
+               rr.attempts, first, first - last_ack);
+      report += line;
+    }
+    if (!s.ok()) {
+      fclose(in);
+      printf("ERR 0x%08x write at %llu: %s\n", s.ntstatus(),
+             static_cast<unsigned long long>(off), s.ToString().c_str());
+      return;
+    }
+    if (n != len) {
+      fclose(in);
+      printf("ERR 0xffffffff short write at %llu\n",
+             static_cast<unsigned long long>(off));
+      return;
+    }
+    last_ack = EpochMs();
+    off += n;
+    FILE* p = fopen(progress.c_str(), "w");
+    if (p != nullptr) {
+      fprintf(p, "%llu %llu\n", static_cast<unsigned long long>(off),
+              static_cast<unsigned long long>(total));
+      fclose(p);
+    }
+  }
+  fclose(in);
+  printf("OK bytes=%llu failovers=%d%s\n",
+         static_cast<unsigned long long>(off), failovers, report.c_str());
 }
 
 void Run(const std::vector<std::string>& w) {
@@ -396,11 +571,31 @@ void Run(const std::vector<std::string>& w) {
     printf("OK\n");
     return;
   }
-  if (cmd == "write" && w.size() == 4) {
+  if ((cmd == "write" || cmd == "write_send") && w.size() >= 4 &&
+      w.size() <= 6) {
+    // [CHSEQ [replay]]: the header's ChannelSequence, the replay flag
+    const uint16_t chseq = (w.size() >= 5)
+                               ? static_cast<uint16_t>(
+                                     strtoul(w[4].c_str(), nullptr, 0))
+                               : 0;
+    if (w.size() == 6 && w[5] != "replay") {
+      printf("ERR 0xffffffff unknown write variant %s\n", w[5].c_str());
+      return;
+    }
+    const bool replay = w.size() == 6;
+    const uint64_t off = strtoull(w[2].c_str(), nullptr, 0);
+    const uint8_t* data = reinterpret_cast<const uint8_t*>(w[3].data());
+    const uint32_t len = static_cast<uint32_t>(w[3].size());
+    if (cmd == "write_send") {
+      Status s = c->WriteSend(h.fid, off, data, len, chseq, replay);
+      if (!s.ok()) return Err(s);
+      printf("OK sent\n");
+      return;
+    }
     uint32_t n = 0;
-    Status s = c->Write(h.fid, strtoull(w[2].c_str(), nullptr, 0),
-                        reinterpret_cast<const uint8_t*>(w[3].data()),
-                        static_cast<uint32_t>(w[3].size()), &n);
+    Status s = (w.size() == 4)
+                   ? c->Write(h.fid, off, data, len, &n)
+                   : c->WriteReplay(h.fid, off, data, len, chseq, replay, &n);
     if (!s.ok()) return Err(s);
     printf("OK %u\n", n);
     return;
@@ -431,47 +626,62 @@ void Run(const std::vector<std::string>& w) {
     printf("OK\n");
     return;
   }
-  if (cmd == "reconnect" && w.size() <= 3) {
-    const std::string variant = (w.size() == 3) ? w[2] : "";
+  if ((cmd == "reconnect" && w.size() <= 3) ||
+      (cmd == "reclaim" && w.size() == 3)) {
+    const std::string variant =
+        (cmd == "reconnect" && w.size() == 3) ? w[2] : "";
+    const long reclaim_ms =
+        (cmd == "reclaim") ? strtol(w[2].c_str(), nullptr, 0) : 0;
     if (!variant.empty() && variant != "otherkey" && variant != "nolease") {
       printf("ERR 0xffffffff unknown reconnect variant %s\n",
              variant.c_str());
       return;
     }
-    c->DropConnection();
-    Status s = c->Reconnect();
+    ReclaimResult rr;
+    Status s = Reclaim(&h, variant, reclaim_ms, &rr);
     if (!s.ok()) return Err(s);
-    CreateRequest req;
-    req.name = h.name;
-    req.desired_access = h.access;
-    req.share_access = h.share;
-    req.create_disposition = kDispositionOpen;
-    req.create_options = h.create_options;
-    DurableV2Reconnect rc;
-    rc.file_id = h.fid;
-    memcpy(rc.create_guid, h.create_guid, 16);
-    rc.flags = h.persistent ? kDhandleFlagPersistent : 0;
-    req.contexts.push_back(MakeDh2c(rc));
-    if (h.lease_state != 0 && variant == "otherkey") {
-      uint8_t other[16];
-      RAND_bytes(other, 16);
-      AddLease(other, h.lease_state, &req);
-    } else if (h.lease_state != 0 && variant != "nolease") {
-      AddLease(h.lease_key, h.lease_state, &req);
-    } else if (h.lease_state == 0) {
-      req.oplock_level = kOplockBatch;
-    }
-    OpenResult r;
-    s = c->Create(req, &r);
-    if (!s.ok()) return Err(s);
-    bool same = r.response.file_id.persistent == h.fid.persistent;
-    h.fid = r.response.file_id;
-    printf("OK fid=%llu same=%s lease=%s oplock=0x%02x\n",
+    printf("OK fid=%llu same=%s lease=%s oplock=0x%02x attempts=%d "
+           "ms=%.0f\n",
            static_cast<unsigned long long>(h.fid.persistent),
-           same ? "yes" : "no",
-           r.lease_granted ? LeaseName(r.lease_state).c_str() : "none",
-           r.response.oplock_level);
+           rr.same ? "yes" : "no", rr.lease.c_str(), rr.oplock, rr.attempts,
+           rr.ms);
     return;
+  }
+  if (cmd == "lockloop" && w.size() == 5) {
+    // asks for [OFF, OFF+LEN) every 5 ms for MS ms (a grant is given
+    // back at once); prints the tries and the time (epoch ms) of each
+    // refusal and grant
+    LockElement l;
+    l.offset = strtoull(w[2].c_str(), nullptr, 0);
+    l.length = strtoull(w[3].c_str(), nullptr, 0);
+    const double until = EpochMs() + strtol(w[4].c_str(), nullptr, 0);
+    int tries = 0;
+    std::string refused, granted;
+    while (EpochMs() < until) {
+      l.flags = kLockExclusive | kLockFailImmediately;
+      Status s = c->Lock(h.fid, {l});
+      const double t = EpochMs();
+      tries++;
+      char buf[32];
+      snprintf(buf, sizeof(buf), "%s%.0f", "", t);
+      if (s.ok()) {
+        granted += (granted.empty() ? "" : ",") + std::string(buf);
+        l.flags = kLockUnlock;
+        c->Lock(h.fid, {l});
+      } else if (s.IsServerError()) {
+        refused += (refused.empty() ? "" : ",") + std::string(buf);
+      } else {
+        return Err(s);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    printf("OK tries=%d refused=%s granted=%s\n", tries,
+           refused.empty() ? "-" : refused.c_str(),
+           granted.empty() ? "-" : granted.c_str());
+    return;
+  }
+  if (cmd == "copy" && w.size() == 5) {
+    return Copy(&h, w[2], w[3], strtol(w[4].c_str(), nullptr, 0));
   }
   if (cmd == "bench_create" && w.size() == 5) {
     int n = atoi(w[3].c_str());

@@ -26,6 +26,7 @@
 
 #include "includes.h"
 #include "smbd/smbd.h"
+#include "smbd/globals.h"
 #include "locking/share_mode_lock.h"
 #include "librpc/gen_ndr/ndr_open_files.h"
 #include "librpc/gen_ndr/smbXsrv.h"
@@ -216,6 +217,13 @@ NTSTATUS persistent_durable_disconnect(struct vfs_handle_struct *handle,
 		return NT_STATUS_NOT_SUPPORTED;
 	}
 
+	if (lp_clustering() &&
+	    !persistent_still_ours(config->pdb, persistent_id,
+				   fsp->conn->sconn->msg_ctx))
+	{
+		/* a survivor has it (a stopped node continued): close ours */
+		return NT_STATUS_NOT_SUPPORTED;
+	}
 	/*
 	 * The record first: if smbd's side fails below, smbd closes the
 	 * handle for real and close_fn removes the record.

@@ -75,6 +75,95 @@ void persistent_sweep(struct persistent_db *pdb)
 
 /* ---- Opens whose smbd is gone: crash, kill -9, restart ---- */
 
+/*
+ * In a cluster an smbd can exist and still be gone for its clients: on a
+ * node that is stopped or banned (CTDB's INACTIVE flags), its process
+ * lives, answers serverid_exists() through its ctdbd, and serves nobody:
+ * the node's public addresses are taken by others, its records in the
+ * volatile databases (locking.tdb, brlock.tdb, smbXsrv_open_global.tdb)
+ * are dropped by the recovery that leaves it out, and its own database
+ * writes wait until it is active again.  The opens of such an smbd are
+ * disconnected opens for the survivors: they restore and enforce them
+ * from the store (which every active node holds in full), and their
+ * owner can reclaim them on a survivor by DH2C.  A disconnected node
+ * (dead ctdbd, a cut link) already fails serverid_exists().
+ *
+ * The node map is asked of the local ctdbd at most every
+ * PERSISTENT_NODEMAP_CACHE_US: a failover is seconds, a scan can look at
+ * many records.  If it cannot be read the owner is taken as alive (the
+ * answer of serverid_exists() stands): never two owners of one open.
+ */
+#define PERSISTENT_NODEMAP_CACHE_US 500000
+
+#ifdef CLUSTER_SUPPORT
+#include "ctdbd_conn.h"
+#include "lib/messages_ctdb.h"
+#include "ctdb/include/ctdb_protocol.h"
+
+static bool persistent_node_inactive(uint32_t vnn)
+{
+	static uint64_t read_us;
+	static uint32_t num;
+	static uint32_t pnn[64];
+	static uint32_t flags[64];
+	uint64_t now_us = persistent_now_us();
+	uint32_t i;
+
+	if (read_us == 0 || now_us < read_us ||
+	    now_us - read_us > PERSISTENT_NODEMAP_CACHE_US)
+	{
+		struct ctdbd_connection *conn = messaging_ctdb_connection();
+		struct ctdb_node_map_old *m = NULL;
+		TDB_DATA out = {0};
+		int32_t cstatus = -1;
+		int ret;
+
+		if (conn == NULL) {
+			return false;
+		}
+		ret = ctdbd_control_local(conn, CTDB_CONTROL_GET_NODEMAP, 0, 0,
+					  tdb_null, talloc_tos(), &out,
+					  &cstatus);
+		if (ret != 0 || cstatus != 0 || out.dptr == NULL ||
+		    out.dsize < offsetof(struct ctdb_node_map_old, nodes))
+		{
+			DBG_WARNING("node map not read from ctdbd (%s): "
+				    "owners on other nodes taken as alive\n",
+				    strerror(ret));
+			TALLOC_FREE(out.dptr);
+			return false;
+		}
+		m = (struct ctdb_node_map_old *)out.dptr;
+		if (out.dsize < offsetof(struct ctdb_node_map_old, nodes) +
+				(size_t)m->num * sizeof(m->nodes[0]))
+		{
+			DBG_WARNING("short node map from ctdbd (%zu bytes)\n",
+				    out.dsize);
+			TALLOC_FREE(out.dptr);
+			return false;
+		}
+		num = MIN(m->num, ARRAY_SIZE(pnn));
+		for (i = 0; i < num; i++) {
+			pnn[i] = m->nodes[i].pnn;
+			flags[i] = m->nodes[i].flags;
+		}
+		TALLOC_FREE(out.dptr);
+		read_us = now_us;
+	}
+	for (i = 0; i < num; i++) {
+		if (pnn[i] == vnn) {
+			return (flags[i] & NODE_FLAGS_INACTIVE) != 0;
+		}
+	}
+	return false;
+}
+#else
+static bool persistent_node_inactive(uint32_t vnn)
+{
+	return false;
+}
+#endif
+
 bool persistent_owner_alive(const struct pcore_server_id *owner)
 {
 	struct server_id id = {
@@ -83,7 +172,56 @@ bool persistent_owner_alive(const struct pcore_server_id *owner)
 		.unique_id = owner->unique_id,
 	};
 
+	if (lp_clustering() && owner->vnn != get_my_vnn() &&
+	    persistent_node_inactive(owner->vnn))
+	{
+		DBG_NOTICE("smbd %" PRIu64 " on node %" PRIu32 ": its node is "
+			   "stopped, banned or gone: its opens are "
+			   "disconnected\n",
+			   owner->pid,
+			   owner->vnn);
+		return false;
+	}
 	return serverid_exists(&id);
+}
+
+/*
+ * Whether the stored open `id` is still this process's, or a survivor
+ * took it over: an smbd of a stopped node waits on its frozen databases
+ * while its node is out; when the node continues, it finishes the
+ * disconnect or close of the client it lost, long after the survivors
+ * marked the open disconnected and its owner reclaimed it elsewhere.
+ * That late close must not remove the record, nor that late disconnect
+ * mark it again.  A record that is gone or unreadable: not ours either.
+ */
+bool persistent_still_ours(struct persistent_db *pdb, uint64_t id,
+			   struct messaging_context *msg_ctx)
+{
+	struct pcore_record *rec = NULL;
+	struct pcore_open view;
+	struct pcore_server_id self;
+	bool ours;
+
+	if (pcore_fetch(pdb->table, id, &rec) != PCORE_OK) {
+		return false;
+	}
+	pcore_record_view(rec, &view);
+	persistent_server_id(msg_ctx, &self);
+	ours = view.state == PCORE_STATE_CONNECTED &&
+	       view.owner.vnn == self.vnn && view.owner.pid == self.pid &&
+	       view.owner.unique_id == self.unique_id;
+	if (!ours) {
+		DBG_WARNING("persistent open %" PRIu64 ": its record is no "
+			    "longer this smbd's (state %" PRIu32 ", owner "
+			    "%" PRIu64 " on node %" PRIu32 "): left as it "
+			    "is\n",
+			    id,
+			    view.state,
+			    view.owner.pid,
+			    view.owner.vnn);
+	}
+	pcore_record_free(rec);
+	return ours;
 }
 
 struct persistent_collect_state {

@@ -197,6 +197,8 @@ NTSTATUS persistent_durable_reconnect(struct vfs_handle_struct *handle,
 /* persistent_expiry.c */
 void persistent_sweep(struct persistent_db *pdb);
 bool persistent_owner_alive(const struct pcore_server_id *owner);
+bool persistent_still_ours(struct persistent_db *pdb, uint64_t id,
+			   struct messaging_context *msg_ctx);
 bool persistent_scan_one(struct persistent_db *pdb,
 			 uint64_t id,
 			 uint64_t now_us,

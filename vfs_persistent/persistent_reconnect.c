@@ -458,6 +458,70 @@ done:
 	return status;
 }
 
+/*
+ * smbd's default reconnect moves the open's disconnected byte-range locks
+ * to the new fsp, and succeeds when it finds none
+ * (brl_reconnect_disconnected() with no locks).  In a cluster a client can
+ * reconnect to a survivor within milliseconds, while the failed node's
+ * smbd is still between removing the open's live locks and marking them
+ * disconnected: the open then came back without its locks (seen with the
+ * failover demo: A's unlock afterwards said RANGE_NOT_LOCKED, and B got
+ * the range).  When the stored open has locks and the file has none, they
+ * are taken again in the name of this open.
+ */
+static void persistent_retake_locks(struct persistent_config *config,
+				    struct smbXsrv_open *op,
+				    struct files_struct *fsp,
+				    const struct pcore_open *view)
+{
+	struct byte_range_lock *br_lck = NULL;
+	NTSTATUS status = NT_STATUS_OK;
+	uint32_t i;
+
+	br_lck = brl_get_locks(talloc_tos(), fsp);
+	if (br_lck == NULL) {
+		return;
+	}
+	if (brl_num_locks(br_lck) != 0) {
+		TALLOC_FREE(br_lck);
+		return;
+	}
+	config->reopening = true;
+	for (i = 0; i < view->num_locks; i++) {
+		const struct pcore_lock *l = &view->locks[i];
+		struct server_id blocker = {0};
+		uint64_t blocker_smblctx = 0;
+		struct GUID req_guid = GUID_zero();
+
+		status = do_lock(br_lck,
+				 talloc_tos(),
+				 &req_guid,
+				 op->global->open_persistent_id,
+				 l->length,
+				 l->offset,
+				 (l->type == PCORE_LOCK_EXCLUSIVE) ? WRITE_LOCK
+								  : READ_LOCK,
+				 WINDOWS_LOCK,
+				 &blocker,
+				 &blocker_smblctx);
+		if (!NT_STATUS_IS_OK(status)) {
+			DBG_ERR("persistent open %" PRIu64 ": lock [%" PRIu64
+				", +%" PRIu64 ") not taken back after the "
+				"reconnect: %s\n",
+				view->persistent_id,
+				l->offset,
+				l->length,
+				nt_errstr(status));
+		}
+	}
+	config->reopening = false;
+	TALLOC_FREE(br_lck);
+	DBG_NOTICE("persistent open %" PRIu64 ": reconnected without its "
+		   "byte-range locks: %" PRIu32 " taken again from the store\n",
+		   view->persistent_id,
+		   view->num_locks);
+}
+
 NTSTATUS persistent_durable_reconnect(struct vfs_handle_struct *handle,
 				      struct smb_request *smb1req,
 				      struct smbXsrv_open *op,
@@ -615,6 +679,9 @@ NTSTATUS persistent_durable_reconnect(struct vfs_handle_struct *handle,
 		status = SMB_VFS_NEXT_DURABLE_RECONNECT(handle, smb1req, op,
 							inner, talloc_tos(),
 							fsp, &new_inner);
+		if (NT_STATUS_IS_OK(status) && view.num_locks > 0) {
+			persistent_retake_locks(config, op, *fsp, &view);
+		}
 	}
 	if (!NT_STATUS_IS_OK(status)) {
 		status = persistent_reopen(handle, config, smb1req, op, &view,

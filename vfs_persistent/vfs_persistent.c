@@ -345,7 +345,15 @@ static int persistent_close(struct vfs_handle_struct *handle,
 	    config->pdb != NULL &&
 	    (fsp->op == NULL || !fsp->op->global->durable || pfsp->dropped))
 	{
-		st = pcore_release(config->pdb->table, pfsp->persistent_id);
+		if (!lp_clustering() ||
+		    persistent_still_ours(config->pdb, pfsp->persistent_id,
+					  fsp->conn->sconn->msg_ctx))
+		{
+			st = pcore_release(config->pdb->table,
+					   pfsp->persistent_id);
+		} else {
+			st = PCORE_OK;
+		}
 		if (st != PCORE_OK && st != PCORE_NOT_FOUND) {
 			DBG_ERR("%s: record of %" PRIu64 " not removed: %s\n",
 				fsp_str_dbg(fsp),

@@ -29,8 +29,7 @@ set +a
 CLUSTER=$top/selftest/cluster/cluster.sh
 export SAMBA_CA_RUN=${SAMBA_CA_RUN:-/var/tmp/samba-ca-cluster-bench}
 export SAMBA_CA_NS_PREFIX=${SAMBA_CA_NS_PREFIX:-scb}
-export SAMBA_CA_NODE_GLOBAL="smb3 global cap:PERSISTENT HANDLES = yes
-log level = 0
+export SAMBA_CA_NODE_GLOBAL="log level = 0
 include = $SAMBA_CA_RUN/extra.conf"
 creates=${BENCH_CREATES:-300}
 locks=${BENCH_LOCKS:-300}

@@ -370,6 +370,10 @@ EOF
 	disable spoolss = yes
 	usershare path =
 	server min protocol = SMB2_02
+	# SMB2_CAP_PERSISTENT_HANDLES in NEGOTIATE (patch 0002): without it
+	# vfs_persistent leaves [$CA_SHARE] a plain share (no CA bit, durable
+	# handles only); [$SHARE] has no module and stays stock
+	smb3 global cap:PERSISTENT HANDLES = yes
 ${SAMBA_CA_NODE_GLOBAL:+$(printf '%s\n' "$SAMBA_CA_NODE_GLOBAL" | sed 's/^/\t/')}
 
 [$SHARE]
@@ -801,9 +805,20 @@ cmd_cut() {
 	check_node_arg "$n"
 	if [ "$how" = down ]; then
 		ip -n "$BR_NS" link set "n$n" down
+		# A partition cuts the cluster file system too, and with it the
+		# cluster lock: hide the shared directory from the node (an empty
+		# read-only tmpfs over it, in its mount namespace only), so that
+		# ctdb_mutex_fcntl_helper's recheck finds its lock file gone and
+		# cannot create it again; else the cut node keeps the lock and the
+		# others can never recover without it.
+		load_build recorded
+		in_node "$n" mount -t tmpfs -o ro,size=4k samba-ca-cut "$SHARED" ||
+			warn "node $n: the shared directory could not be hidden"
 		grep -qx "$n" "$STATE/cut" 2>/dev/null || echo "$n" >>"$STATE/cut"
-		say "node $n cut off the bridge"
+		say "node $n cut off the bridge and the shared directory"
 	else
+		load_build recorded
+		while in_node "$n" umount "$SHARED" 2>/dev/null; do :; done
 		ip -n "$BR_NS" link set "n$n" up
 		if [ -f "$STATE/cut" ]; then
 			grep -vx "$n" "$STATE/cut" >"$STATE/cut.new" || true

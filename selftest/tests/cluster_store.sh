@@ -37,8 +37,7 @@ TOP=$(cd "$HERE/../.." && pwd)
 CLUSTER=$HERE/../cluster/cluster.sh
 export SAMBA_CA_RUN=${SAMBA_CA_RUN:-/var/tmp/samba-ca-cluster-store}
 export SAMBA_CA_NS_PREFIX=${SAMBA_CA_NS_PREFIX:-scs}
-export SAMBA_CA_NODE_GLOBAL="smb3 global cap:PERSISTENT HANDLES = yes
-persistent:scan interval = 2
+export SAMBA_CA_NODE_GLOBAL="persistent:scan interval = 2
 persistent:cluster commit timeout = 5000
 log level = 1 vfs:3
 include = $SAMBA_CA_RUN/extra.conf"
