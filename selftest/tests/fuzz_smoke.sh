@@ -45,7 +45,8 @@ group_sources() {
 	case "$1" in
 	core)
 		for f in version status coding crc32c persistent_record store \
-			journal journaled_store handle_table cookie c_api; do
+			journal lookup_stamp journaled_store handle_table cookie \
+			c_api; do
 			echo "$core/$f.cc"
 		done
 		;;

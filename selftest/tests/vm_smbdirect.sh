@@ -44,8 +44,12 @@ cleanup() {
 trap cleanup EXIT
 ip netns add "$ns"
 ip netns exec "$ns" ip link set lo up
+# The VM sees the host's root, but with a tmpfs of its own on /tmp and
+# /run: the second stage goes in $work (under /var/tmp), so that a
+# checkout under /tmp works too.
+cp "$top/selftest/vm/rdma-stage2.sh" "$work/rdma-stage2.sh"
 {
-	echo "STAGE2='$top/selftest/vm/rdma-stage2.sh $SAMBA_BIN $listener $work $SCA_USER $SCA_PASS'"
+	echo "STAGE2='$work/rdma-stage2.sh $SAMBA_BIN $listener $work $SCA_USER $SCA_PASS'"
 	cat "$top/selftest/vm/rdma-stage1.sh"
 } >"$work/script"
 
