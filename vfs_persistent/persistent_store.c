@@ -30,7 +30,7 @@
 /* Every store this process opened, one per path. */
 static struct persistent_db *persistent_dbs;
 
-static pcore_status persistent_db_ntstatus_status(NTSTATUS status)
+pcore_status persistent_db_ntstatus_status(NTSTATUS status)
 {
 	if (NT_STATUS_IS_OK(status)) {
 		return PCORE_OK;
@@ -106,18 +106,35 @@ static bool persistent_db_ensure_open(struct persistent_db *pdb)
 	return true;
 }
 
-struct persistent_db_fetch_state {
+struct persistent_dbwrap_fetch_state {
 	pcore_parser_fn parser;
 	void *parser_data;
 };
 
-static void persistent_db_fetch_parser(TDB_DATA key,
-				       TDB_DATA data,
-				       void *private_data)
+static void persistent_dbwrap_fetch_parser(TDB_DATA key,
+					   TDB_DATA data,
+					   void *private_data)
 {
-	struct persistent_db_fetch_state *state = private_data;
+	struct persistent_dbwrap_fetch_state *state = private_data;
 
 	state->parser(data.dptr, data.dsize, state->parser_data);
+}
+
+NTSTATUS persistent_dbwrap_fetch(struct db_context *db,
+				 const uint8_t *key,
+				 size_t key_len,
+				 pcore_parser_fn parser,
+				 void *parser_data)
+{
+	struct persistent_dbwrap_fetch_state state = {
+		.parser = parser,
+		.parser_data = parser_data,
+	};
+
+	return dbwrap_parse_record(db,
+				   make_tdb_data(key, key_len),
+				   persistent_dbwrap_fetch_parser,
+				   &state);
 }
 
 static pcore_status persistent_db_fetch(void *private_data,
@@ -127,19 +144,16 @@ static pcore_status persistent_db_fetch(void *private_data,
 					void *parser_data)
 {
 	struct persistent_db *pdb = private_data;
-	struct persistent_db_fetch_state state = {
-		.parser = parser,
-		.parser_data = parser_data,
-	};
 	NTSTATUS status;
 
 	if (!persistent_db_ensure_open(pdb)) {
 		return PCORE_STORE_IO_ERROR;
 	}
-	status = dbwrap_parse_record(pdb->db,
-				     make_tdb_data(key, key_len),
-				     persistent_db_fetch_parser,
-				     &state);
+	status = persistent_dbwrap_fetch(pdb->db,
+					 key,
+					 key_len,
+					 parser,
+					 parser_data);
 	return persistent_db_ntstatus_status(status);
 }
 
@@ -175,15 +189,15 @@ static pcore_status persistent_db_remove(void *private_data,
 	return persistent_db_ntstatus_status(status);
 }
 
-struct persistent_db_traverse_state {
+struct persistent_dbwrap_traverse_state {
 	pcore_traverse_fn fn;
 	void *traverse_data;
 };
 
-static int persistent_db_traverse_fn(struct db_record *rec,
-				     void *private_data)
+static int persistent_dbwrap_traverse_fn(struct db_record *rec,
+					 void *private_data)
 {
-	struct persistent_db_traverse_state *state = private_data;
+	struct persistent_dbwrap_traverse_state *state = private_data;
 	TDB_DATA key = dbwrap_record_get_key(rec);
 	TDB_DATA value = dbwrap_record_get_value(rec);
 
@@ -194,24 +208,32 @@ static int persistent_db_traverse_fn(struct db_record *rec,
 			 state->traverse_data);
 }
 
+NTSTATUS persistent_dbwrap_traverse(struct db_context *db,
+				    pcore_traverse_fn fn,
+				    void *traverse_data)
+{
+	struct persistent_dbwrap_traverse_state state = {
+		.fn = fn,
+		.traverse_data = traverse_data,
+	};
+
+	return dbwrap_traverse_read(db,
+				    persistent_dbwrap_traverse_fn,
+				    &state,
+				    NULL);
+}
+
 static pcore_status persistent_db_traverse(void *private_data,
 					   pcore_traverse_fn fn,
 					   void *traverse_data)
 {
 	struct persistent_db *pdb = private_data;
-	struct persistent_db_traverse_state state = {
-		.fn = fn,
-		.traverse_data = traverse_data,
-	};
 	NTSTATUS status;
 
 	if (!persistent_db_ensure_open(pdb)) {
 		return PCORE_STORE_IO_ERROR;
 	}
-	status = dbwrap_traverse_read(pdb->db,
-				      persistent_db_traverse_fn,
-				      &state,
-				      NULL);
+	status = persistent_dbwrap_traverse(pdb->db, fn, traverse_data);
 	return persistent_db_ntstatus_status(status);
 }
 

@@ -74,34 +74,6 @@ struct persistent_ctdb {
 	struct timeval txn_started;
 };
 
-static pcore_status persistent_ctdb_ntstatus(NTSTATUS status)
-{
-	if (NT_STATUS_IS_OK(status)) {
-		return PCORE_OK;
-	}
-	if (NT_STATUS_EQUAL(status, NT_STATUS_NOT_FOUND)) {
-		return PCORE_NOT_FOUND;
-	}
-	if (NT_STATUS_EQUAL(status, NT_STATUS_NO_MEMORY)) {
-		return PCORE_NO_MEMORY;
-	}
-	return PCORE_STORE_IO_ERROR;
-}
-
-struct persistent_ctdb_fetch_state {
-	pcore_parser_fn parser;
-	void *parser_data;
-};
-
-static void persistent_ctdb_fetch_parser(TDB_DATA key,
-					 TDB_DATA data,
-					 void *private_data)
-{
-	struct persistent_ctdb_fetch_state *state = private_data;
-
-	state->parser(data.dptr, data.dsize, state->parser_data);
-}
-
 /* A local read: every node holds the whole database. */
 static pcore_status persistent_ctdb_fetch(void *private_data,
 					  const uint8_t *key,
@@ -110,17 +82,14 @@ static pcore_status persistent_ctdb_fetch(void *private_data,
 					  void *parser_data)
 {
 	struct persistent_ctdb *pc = private_data;
-	struct persistent_ctdb_fetch_state state = {
-		.parser = parser,
-		.parser_data = parser_data,
-	};
 	NTSTATUS status;
 
-	status = dbwrap_parse_record(pc->pdb->db,
-				     make_tdb_data(key, key_len),
-				     persistent_ctdb_fetch_parser,
-				     &state);
-	return persistent_ctdb_ntstatus(status);
+	status = persistent_dbwrap_fetch(pc->pdb->db,
+					 key,
+					 key_len,
+					 parser,
+					 parser_data);
+	return persistent_db_ntstatus_status(status);
 }
 
 static void persistent_ctdb_copy_parser(TDB_DATA key,
@@ -212,7 +181,7 @@ static pcore_status persistent_ctdb_store(void *private_data,
 			pc->pdb->path,
 			nt_errstr(status));
 	}
-	return persistent_ctdb_ntstatus(status);
+	return persistent_db_ntstatus_status(status);
 }
 
 static pcore_status persistent_ctdb_remove(void *private_data,
@@ -230,45 +199,19 @@ static pcore_status persistent_ctdb_remove(void *private_data,
 	}
 	u->written = false;
 	status = dbwrap_delete(pc->pdb->db, k);
-	return persistent_ctdb_ntstatus(status);
+	return persistent_db_ntstatus_status(status);
 }
 
-struct persistent_ctdb_traverse_state {
-	pcore_traverse_fn fn;
-	void *traverse_data;
-};
-
-static int persistent_ctdb_traverse_fn(struct db_record *rec,
-				       void *private_data)
-{
-	struct persistent_ctdb_traverse_state *state = private_data;
-	TDB_DATA key = dbwrap_record_get_key(rec);
-	TDB_DATA value = dbwrap_record_get_value(rec);
-
-	/* dbwrap_ctdb's traverse skips its __db_sequence_number__ key */
-	return state->fn(key.dptr,
-			 key.dsize,
-			 value.dptr,
-			 value.dsize,
-			 state->traverse_data);
-}
-
+/* dbwrap_ctdb's traverse skips its __db_sequence_number__ key */
 static pcore_status persistent_ctdb_traverse(void *private_data,
 					     pcore_traverse_fn fn,
 					     void *traverse_data)
 {
 	struct persistent_ctdb *pc = private_data;
-	struct persistent_ctdb_traverse_state state = {
-		.fn = fn,
-		.traverse_data = traverse_data,
-	};
 	NTSTATUS status;
 
-	status = dbwrap_traverse_read(pc->pdb->db,
-				      persistent_ctdb_traverse_fn,
-				      &state,
-				      NULL);
-	return persistent_ctdb_ntstatus(status);
+	status = persistent_dbwrap_traverse(pc->pdb->db, fn, traverse_data);
+	return persistent_db_ntstatus_status(status);
 }
 
 /*

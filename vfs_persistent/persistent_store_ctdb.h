@@ -29,6 +29,22 @@
 #define PERSISTENT_CTDB_COMMIT_TIMEOUT_MAX_MS 30000
 
 struct persistent_db;
+struct db_context;
+
+/*
+ * Shared by the local and the cluster store (persistent_store.c): dbwrap's
+ * status as the core's, a record's value handed to the core's parser, and
+ * a read-only traverse feeding the core's visitor.
+ */
+pcore_status persistent_db_ntstatus_status(NTSTATUS status);
+NTSTATUS persistent_dbwrap_fetch(struct db_context *db,
+				 const uint8_t *key,
+				 size_t key_len,
+				 pcore_parser_fn parser,
+				 void *parser_data);
+NTSTATUS persistent_dbwrap_traverse(struct db_context *db,
+				    pcore_traverse_fn fn,
+				    void *traverse_data);
 
 /*
  * Attach pdb->path as the cluster's CTDB persistent database (pdb->db) and
