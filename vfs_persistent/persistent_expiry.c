@@ -369,6 +369,31 @@ bool persistent_scan_one(struct persistent_db *pdb,
 				return false;
 			}
 			pcore_record_view(rec, &view);
+			if (view.state == PCORE_STATE_CONNECTED &&
+			    !persistent_owner_alive(&view.owner))
+			{
+				/*
+				 * The store refused the update (a cluster
+				 * store that cannot commit now): the open
+				 * is still enforced as a disconnected one
+				 * (its locks and global record put back by
+				 * fn), but its timeout starts only once the
+				 * store takes the change.
+				 */
+				DBG_WARNING("persistent open %" PRIu64 ": its "
+					    "smbd is gone, but the store did "
+					    "not take the disconnect (%s): "
+					    "held, timeout not started\n",
+					    id,
+					    pcore_table_last_error(pdb->table));
+				if (fn != NULL) {
+					view.state = PCORE_STATE_DISCONNECTED;
+					view.disconnect_time_us = now_us;
+					stop = fn(&view, private_data);
+				}
+				pcore_record_free(rec);
+				return stop;
+			}
 			if (view.state != PCORE_STATE_DISCONNECTED) {
 				pcore_record_free(rec);
 				return false;

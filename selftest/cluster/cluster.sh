@@ -342,6 +342,12 @@ EOF
 		[ -f "$EVENTS_SRC/$i.script" ] || continue
 		ln -s "$EVENTS_SRC/$i.script" "$d/etc/events/legacy/$i.script"
 	done
+	# samba-ca's own (ctdb_handles/events): marks this node's copy of the
+	# persistent-handle store current once every node has been active
+	ln -s "$TOP/ctdb_handles/events/52.samba-ca.script" \
+		"$d/etc/events/legacy/52.samba-ca.script"
+	echo "CTDB_SAMBA_CA_STORES=$d/samba/state/persistent.tdb" \
+		>"$d/etc/events/legacy/52.samba-ca.options"
 	echo "$TEST_USER:x:$TEST_UID:$TEST_UID:samba-ca test user:/nonexistent:/usr/sbin/nologin" >"$d/passwd.add"
 	echo "$TEST_USER:x:$TEST_UID:" >"$d/group.add"
 	cat >"$d/smb.conf" <<EOF
