@@ -241,13 +241,14 @@ if [[ "$b_open" =~ ^ERR ]] || [[ "$b_open" =~ answered=no ]]; then
 else
 	echo "second client B (node $y): conflicting open GRANTED: $b_open"
 fi
-echo "timeline (from the start of the copy)"
+echo "timeline (from the start of the copy, $(date -u -d "@${t_start:0:10}" +%T).${t_start:10} UTC)"
 {
 	echo "$t_start copy starts"
 	echo "$last_ack A's last answered write before the failover"
 	echo "$t_disable ctdb disable of node $x"
 	echo "$failed_at A's write fails with its connection"
 	[ -n "$first_in_window" ] && echo "$first_in_window B's lock of A's range refused (first try in the window)"
+	[ "${granted:--}" != - ] && tr ',' '\n' <<<"$granted" | sed "s/\$/ B's lock of A's range GRANTED/"
 	echo "$t_block B stops asking for A's range"
 	echo "$t_bopen B's conflicting open still not granted"
 	echo "$dh2c A's DH2C accepted by node ${n:-?}"
