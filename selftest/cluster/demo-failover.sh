@@ -95,8 +95,15 @@ echo "cluster of 3 nodes up in $(($(ms) - t)) ms"
 eval "$("$CLUSTER" env)"
 read -ra ips <<<"$SAMBA_CA_PUBLIC_IPS"
 creds="$SAMBA_CA_USER%$SAMBA_CA_PASSWORD"
-x=$("$CLUSTER" whohas "${ips[0]}") || failed "${ips[0]} is not hosted"
-y=$("$CLUSTER" whohas "${ips[1]}") || failed "${ips[1]} is not hosted"
+# B must be served by another node than A: right after "up" both public
+# addresses can still be on one node (seen); wait for CTDB to spread them
+for _ in $(seq 200); do
+	x=$("$CLUSTER" whohas "${ips[0]}") || failed "${ips[0]} is not hosted"
+	y=$("$CLUSTER" whohas "${ips[1]}") || failed "${ips[1]} is not hosted"
+	[ "$x" != "$y" ] && break
+	sleep 0.1
+done
+[ "$x" != "$y" ] || failed "both public addresses on node $x after 20 s"
 
 head -c "${size}M" /dev/urandom >"$work/source.bin"
 src=$(sha256sum <"$work/source.bin" | cut -d' ' -f1)
