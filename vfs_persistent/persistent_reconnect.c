@@ -639,6 +639,11 @@ NTSTATUS persistent_durable_reconnect(struct vfs_handle_struct *handle,
 		return pcore_status_to_ntstatus(st);
 	}
 	pcore_record_view(reconnected, &view);
+	DBG_INFO("persistent open %" PRIu64 ": record connected to this "
+		 "smbd (%" PRIu32 " byte-range locks stored); taking smbd's "
+		 "state over\n",
+		 persistent_id,
+		 view.num_locks);
 	create_options = view.create_options;
 	delete_on_close = view.delete_on_close != 0;
 	/*
