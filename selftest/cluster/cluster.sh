@@ -61,6 +61,8 @@ usage: $PROG COMMAND [ARGS]
   restart NODE          (re)start NODE's ctdbd and smbd, wait until it is OK
   cut|heal NODE         take NODE's link to the bridge down / up
   whohas IP             the node (1..N) hosting public address IP (ctdb ip)
+  healthy [SECONDS]     wait (default 60 s) until every node is OK and every
+                        public address hosted; exit 1 naming what is not
 environment: SAMBA_CA_RUN (run dir, now $RUN), SAMBA_CA_ENV (samba.env),
   SAMBA_CA_UP_TIMEOUT (s, default 120), SAMBA_CA_NS_PREFIX (default sca),
   SAMBA_CA_NODE_GLOBAL (smb.conf lines added to every node's [global])
@@ -791,6 +793,15 @@ kill_node() {
 	warn "node $n: processes still alive after SIGKILL"
 }
 
+cmd_healthy() {
+	local timeout=${1:-60} nodes
+	[[ "$timeout" =~ ^[0-9]+$ ]] || die "usage: $PROG healthy [SECONDS]"
+	nodes=$(nodes_count)
+	[ "$nodes" -gt 0 ] || die "no cluster is up"
+	load_build recorded
+	wait_healthy "$timeout" $(seq 1 "$nodes")
+}
+
 cmd_restart() {
 	local n=${1:-} t0=$SECONDS
 	check_node_arg "$n"
@@ -870,6 +881,7 @@ main() {
 	cut) cmd_cut "${1:-}" down ;;
 	heal) cmd_cut "${1:-}" up ;;
 	whohas) cmd_whohas "$@" ;;
+	healthy) cmd_healthy "$@" ;;
 	_setup-mounts) setup_mounts "$@" ;;
 	-h | --help | help) usage ;;
 	"") usage >&2; exit 2 ;;

@@ -96,24 +96,6 @@ send() {
 	echo "    > $* : $reply"
 }
 
-# healthy: every node OK and both public addresses hosted (60 s at most)
-healthy() {
-	local i n
-	for i in $(seq 600); do
-		for n in 1 2 3; do
-			if "$CLUSTER" exec "$n" ctdb nodestatus all >/dev/null 2>&1 &&
-				"$CLUSTER" whohas "${ips[0]}" >/dev/null 2>&1 &&
-				"$CLUSTER" whohas "${ips[1]}" >/dev/null 2>&1; then
-				return 0
-			fi
-		done
-		sleep 0.1
-	done
-	echo "  the cluster did not become healthy again"
-	"$CLUSTER" status
-	return 1
-}
-
 # fail KIND NODE / recover KIND NODE
 fail_node() {
 	case "$1" in
@@ -142,7 +124,7 @@ READ=0x120089
 # "pause: ..." before it when A reclaimed its handle.
 scenario() {
 	local share=$1 kind=$2 name=$3 x y t_ack t_fail t_window t_dh2c
-	healthy || {
+	"$CLUSTER" healthy 60 || {
 		echo "result: error the cluster is not healthy before the failure"
 		return
 	}

@@ -108,22 +108,6 @@ send() {
 	[ "${QUIET:-0}" = 1 ] || echo "    $1> ${*:2} : $reply"
 }
 
-# every node OK and both public addresses hosted (60 s at most)
-healthy() {
-	local i n
-	for i in $(seq 600); do
-		for n in 1 2 3; do
-			if "$CLUSTER" exec "$n" ctdb nodestatus all >/dev/null 2>&1 &&
-				"$CLUSTER" whohas "${ips[0]}" >/dev/null 2>&1 &&
-				"$CLUSTER" whohas "${ips[1]}" >/dev/null 2>&1; then
-				return 0
-			fi
-		done
-		sleep 0.1
-	done
-	"$CLUSTER" status
-	return 1
-}
 
 # B asks for [0,10) in 1 s lock loops until $work/stop exists; each loop's
 # answer goes to $work/bloops
@@ -150,7 +134,7 @@ RW=0x12019f
 # "result: guarantee-broken WHY" or "result: error WHY" last
 scenario() {
 	local share=$1 name=$2 x y t_fail t_gone t_dh2c t_end i n
-	healthy || {
+	"$CLUSTER" healthy 60 || {
 		echo "result: error the cluster is not healthy"
 		return
 	}
