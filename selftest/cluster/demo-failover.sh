@@ -202,6 +202,10 @@ printf '\rcopying      %4d / %d MiB\n' "$size" "$size"
 [[ "$reply" =~ ^OK\ bytes= ]] || failed "the copy: $reply (B: ${b_lock:-}; ${b_open:-})"
 copy=$reply
 [ -n "$t_disable" ] || failed "the copy ended before half of it: no failover (a larger --size): $copy"
+# a small file can be copied before the disable reaches A's connection:
+# then the failover would hit A's next request instead of the copy
+[[ ! "$copy" =~ failovers=0 ]] ||
+	failed "the copy ended before the disable reached A's connection: no failover during the copy (a larger --size; the default is 1024): $copy"
 # the lock A held through the failover: its replay (same LockSequence)
 # is answered as done, and A's unlock must find the range locked
 say A lock a 0 4096 0x11
