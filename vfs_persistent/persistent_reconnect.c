@@ -125,6 +125,54 @@ static NTSTATUS persistent_check_identity(struct connection_struct *conn,
 }
 
 /*
+ * Takes the stored byte-range locks of view in the name of op, on br_lck
+ * (with config->reopening set, so that the module's own lock hooks let
+ * them through).  Stops at the first that cannot be taken, logged with
+ * what, and returns its status.
+ */
+static NTSTATUS persistent_take_stored_locks(struct persistent_config *config,
+					     struct smbXsrv_open *op,
+					     struct byte_range_lock *br_lck,
+					     const struct pcore_open *view,
+					     const char *when)
+{
+	NTSTATUS status = NT_STATUS_OK;
+	uint32_t i;
+
+	config->reopening = true;
+	for (i = 0; i < view->num_locks; i++) {
+		const struct pcore_lock *l = &view->locks[i];
+		struct server_id blocker = {0};
+		uint64_t blocker_smblctx = 0;
+		struct GUID req_guid = GUID_zero();
+
+		status = do_lock(br_lck,
+				 talloc_tos(),
+				 &req_guid,
+				 op->global->open_persistent_id,
+				 l->length,
+				 l->offset,
+				 (l->type == PCORE_LOCK_EXCLUSIVE) ? WRITE_LOCK
+								  : READ_LOCK,
+				 WINDOWS_LOCK,
+				 &blocker,
+				 &blocker_smblctx);
+		if (!NT_STATUS_IS_OK(status)) {
+			DBG_WARNING("persistent open %" PRIu64 ": lock [%" PRIu64
+				    ", +%" PRIu64 ") not taken back%s: %s\n",
+				    view->persistent_id,
+				    l->offset,
+				    l->length,
+				    when,
+				    nt_errstr(status));
+			break;
+		}
+	}
+	config->reopening = false;
+	return status;
+}
+
+/*
  * The share mode entry of the reopened fsp names the open smbd made for
  * it; once the fsp is bound to the reconnected open, name that one, so
  * that smbd keeps the entry for this persistent open if its smbd dies
@@ -211,7 +259,6 @@ static NTSTATUS persistent_reopen(struct vfs_handle_struct *handle,
 	};
 	int oplock_type = persistent_oplock_type(view->oplock_level);
 	int info = 0;
-	uint32_t i;
 	NTSTATUS status;
 
 	if (oplock_type == LEASE_OPLOCK) {
@@ -325,36 +372,8 @@ static NTSTATUS persistent_reopen(struct vfs_handle_struct *handle,
 			status = NT_STATUS_NO_MEMORY;
 			goto fail;
 		}
-		config->reopening = true;
-		for (i = 0; i < view->num_locks; i++) {
-			const struct pcore_lock *l = &view->locks[i];
-			struct server_id blocker = {0};
-			uint64_t blocker_smblctx = 0;
-			struct GUID req_guid = GUID_zero();
-
-			status = do_lock(br_lck,
-					 talloc_tos(),
-					 &req_guid,
-					 op->global->open_persistent_id,
-					 l->length,
-					 l->offset,
-					 (l->type == PCORE_LOCK_EXCLUSIVE) ?
-						 WRITE_LOCK : READ_LOCK,
-					 WINDOWS_LOCK,
-					 &blocker,
-					 &blocker_smblctx);
-			if (!NT_STATUS_IS_OK(status)) {
-				DBG_WARNING("persistent open %" PRIu64 ": "
-					    "lock [%" PRIu64 ", +%" PRIu64
-					    ") not taken back: %s\n",
-					    view->persistent_id,
-					    l->offset,
-					    l->length,
-					    nt_errstr(status));
-				break;
-			}
-		}
-		config->reopening = false;
+		status = persistent_take_stored_locks(config, op, br_lck, view,
+						      "");
 		TALLOC_FREE(br_lck);
 		if (!NT_STATUS_IS_OK(status)) {
 			data_blob_free(new_inner);
@@ -475,8 +494,7 @@ static void persistent_retake_locks(struct persistent_config *config,
 				    const struct pcore_open *view)
 {
 	struct byte_range_lock *br_lck = NULL;
-	NTSTATUS status = NT_STATUS_OK;
-	uint32_t i;
+	NTSTATUS status;
 
 	br_lck = brl_get_locks(talloc_tos(), fsp);
 	if (br_lck == NULL) {
@@ -486,36 +504,12 @@ static void persistent_retake_locks(struct persistent_config *config,
 		TALLOC_FREE(br_lck);
 		return;
 	}
-	config->reopening = true;
-	for (i = 0; i < view->num_locks; i++) {
-		const struct pcore_lock *l = &view->locks[i];
-		struct server_id blocker = {0};
-		uint64_t blocker_smblctx = 0;
-		struct GUID req_guid = GUID_zero();
-
-		status = do_lock(br_lck,
-				 talloc_tos(),
-				 &req_guid,
-				 op->global->open_persistent_id,
-				 l->length,
-				 l->offset,
-				 (l->type == PCORE_LOCK_EXCLUSIVE) ? WRITE_LOCK
-								  : READ_LOCK,
-				 WINDOWS_LOCK,
-				 &blocker,
-				 &blocker_smblctx);
-		if (!NT_STATUS_IS_OK(status)) {
-			DBG_ERR("persistent open %" PRIu64 ": lock [%" PRIu64
-				", +%" PRIu64 ") not taken back after the "
-				"reconnect: %s\n",
-				view->persistent_id,
-				l->offset,
-				l->length,
-				nt_errstr(status));
-		}
-	}
-	config->reopening = false;
+	status = persistent_take_stored_locks(config, op, br_lck, view,
+					      " after the reconnect");
 	TALLOC_FREE(br_lck);
+	if (!NT_STATUS_IS_OK(status)) {
+		return;
+	}
 	DBG_NOTICE("persistent open %" PRIu64 ": reconnected without its "
 		   "byte-range locks: %" PRIu32 " taken again from the store\n",
 		   view->persistent_id,
